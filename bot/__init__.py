@@ -1,0 +1,1 @@
+"""ipdesk: a Telegram support desk for IP rights holders in Kazakhstan."""

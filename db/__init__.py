@@ -1,0 +1,1 @@
+"""Database models, repositories and migrations."""
