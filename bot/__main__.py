@@ -1,0 +1,62 @@
+"""`python -m bot run | migrate | faq ...`"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.config import ConfigError, Mode, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["faq"]:
+        from bot.faq.cli import main as faq_main
+
+        return faq_main(argv[1:])
+
+    parser = argparse.ArgumentParser(prog="python -m bot", description="ipdesk support bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (MODE=polling or webhook)")
+    sub.add_parser("migrate", help="bring the database schema up to date")
+    sub.add_parser("faq", help="FAQ content tools: check, match, export")
+    args = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    if args.command == "migrate":
+        from bot.migrate import upgrade
+
+        upgrade(settings.database_url.get_secret_value())
+        return 0
+
+    from bot.logs import setup_logging
+
+    setup_logging()
+    if settings.bot_token is None:
+        print(
+            "invalid configuration: BOT_TOKEN: not set (use `make run` for the sandbox)",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.mode is Mode.WEBHOOK:
+        print("invalid configuration: MODE: webhook mode is not available yet", file=sys.stderr)
+        return 2
+    from bot.faq.content import FaqContentError
+    from bot.runner import run_polling
+
+    try:
+        asyncio.run(run_polling(settings))
+    except FaqContentError as exc:
+        print(f"invalid FAQ content: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

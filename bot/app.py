@@ -1,0 +1,118 @@
+"""Factories: the one place where the bot, the dispatcher and their resources are put together.
+
+`python -m bot run` and the tests build the application the same way; nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import DEFAULT_LANGUAGE, Settings
+from bot.middlewares import DbSessionMiddleware, InFlightTracker, UserI18nMiddleware, UserMiddleware
+from bot.profile import publish_profile
+from bot.faq.content import load_faq
+from bot.services.dead_letters import DeadLetterService
+from bot.services.faq import FaqCatalogue
+from db.engine import create_engine, create_sessionmaker
+from handlers import errors, fallback, faq, language, private
+
+log = logging.getLogger("ipdesk")
+
+SHUTDOWN_GRACE_SECONDS = 20.0
+I18N_DOMAIN = "messages"
+
+
+@dataclass
+class Resources:
+    """What lives for the whole process and is shared by every update."""
+
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    i18n: I18n
+    faq: FaqCatalogue
+    tracker: InFlightTracker = field(default_factory=InFlightTracker)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def create_resources(settings: Settings) -> Resources:
+    """Everything a process shares; invalid FAQ content stops it here (FaqContentError)."""
+    catalogue = FaqCatalogue(load_faq(settings.locales_dir / "faq"))
+    engine = create_engine(settings.database_url.get_secret_value())
+    return Resources(
+        engine=engine,
+        sessionmaker=create_sessionmaker(engine),
+        i18n=create_i18n(settings),
+        faq=catalogue,
+    )
+
+
+def create_i18n(settings: Settings) -> I18n:
+    return I18n(path=settings.locales_dir, default_locale=DEFAULT_LANGUAGE, domain=I18N_DOMAIN)
+
+
+def create_bot(settings: Settings) -> Bot:
+    if settings.bot_token is None:
+        raise ValueError("BOT_TOKEN is not set")
+    session = (
+        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+        if settings.telegram_api_base
+        else AiohttpSession()
+    )
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_dispatcher(
+    settings: Settings, resources: Resources, *, storage: BaseStorage | None = None
+) -> Dispatcher:
+    dp = Dispatcher(
+        storage=storage or MemoryStorage(),
+        settings=settings,
+        i18n=resources.i18n,
+        sessionmaker=resources.sessionmaker,
+        dead_letters=DeadLetterService(resources.sessionmaker),
+        faq=resources.faq,
+    )
+    # Outer middlewares run in registration order, for every update.
+    dp.update.outer_middleware(resources.tracker)
+    dp.update.outer_middleware(DbSessionMiddleware(resources.sessionmaker))
+    dp.update.outer_middleware(UserMiddleware())
+    dp.update.outer_middleware(UserI18nMiddleware(resources.i18n))
+
+    dp.include_routers(
+        errors.create_router(),
+        private.create_router(),
+        language.create_router(),
+        faq.create_router(),
+        fallback.create_router(),  # last: whatever nobody else took
+    )
+
+    async def on_startup(bot: Bot) -> None:
+        await publish_profile(bot, resources.i18n)
+
+    async def on_shutdown() -> None:
+        if not await resources.tracker.wait_idle(SHUTDOWN_GRACE_SECONDS):
+            log.warning(
+                "shutdown: updates still in flight after the grace period",
+                extra={"in_flight": resources.tracker.in_flight},
+            )
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+    return dp

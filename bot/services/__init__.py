@@ -1,0 +1,1 @@
+"""Domain services. They know nothing of aiogram: handlers call them with plain values."""

@@ -1,0 +1,47 @@
+"""Callback data carried by inline buttons. Nothing is ever matched by a button's text."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class MenuAction(StrEnum):
+    HOME = "home"
+    FAQ = "faq"
+    HELP = "help"
+    PRIVACY = "privacy"
+    LANGUAGE = "lang"
+
+
+class MenuCb(CallbackData, prefix="m"):
+    action: MenuAction
+
+
+class LanguageCb(CallbackData, prefix="l"):
+    code: str
+
+
+class DeleteMeCb(CallbackData, prefix="del"):
+    confirm: bool
+
+
+class FaqNavCb(CallbackData, prefix="fq"):
+    """The FAQ menu: no category = the list of categories; else one page of a category."""
+
+    category: str = ""
+    page: int = 0
+
+
+class FaqEntryCb(CallbackData, prefix="fa"):
+    id: str
+
+
+class FaqVoteCb(CallbackData, prefix="fv"):
+    id: str
+    helpful: bool
+
+
+class FaqStaffCb(CallbackData, prefix="fs"):
+    id: str

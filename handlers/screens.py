@@ -1,0 +1,45 @@
+"""Showing a screen in answer to a button: edit the message in place, or send a new one."""
+
+from __future__ import annotations
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import gettext as _
+
+from bot.telegram_errors import Failure, classify
+
+
+async def show(
+    query: CallbackQuery,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    *,
+    answered: bool = False,
+) -> None:
+    """Replace the pressed message's screen; a double tap (nothing to change) is not an error.
+
+    The button press is acknowledged here unless the caller already answered it (with a toast).
+    """
+    if not answered:
+        await query.answer()
+    message = query.message
+    if isinstance(message, Message):
+        try:
+            await message.edit_text(text, reply_markup=markup)
+            return
+        except TelegramBadRequest as exc:
+            failure = classify(exc)
+            if failure is Failure.NOT_MODIFIED:
+                return
+            if failure is not Failure.MESSAGE_GONE:
+                raise
+    if message is not None:
+        # Too old to edit, or deleted: show the screen as a new message instead.
+        await query.bot.send_message(message.chat.id, text, reply_markup=markup)  # type: ignore[union-attr]
+
+
+async def refuse_stale(query: CallbackQuery) -> None:
+    """A button from an old menu, or forged data: say so, change nothing."""
+    await query.answer(
+        _("This button is no longer valid. Please open the menu again: /start"), show_alert=True
+    )

@@ -1,0 +1,112 @@
+"""Fixtures: the Bot API stand-in on a free port, and the real bot polling it over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from aiogram import Bot, Dispatcher
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+from bot.app import Resources, create_bot, create_dispatcher, create_resources
+from bot.config import REPO_ROOT, Settings, load_settings
+from bot.migrate import upgrade
+from sandbox.server import StandIn
+
+LOCALES = REPO_ROOT / "locales"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Compile the catalogues, so a bare `pytest` sees the same texts as `make test`.
+    for po_path in LOCALES.glob("*/LC_MESSAGES/messages.po"):
+        with po_path.open("rb") as fh:
+            catalog = read_po(fh)
+        with po_path.with_suffix(".mo").open("wb") as fh:
+            write_mo(fh, catalog)
+
+
+@pytest.fixture
+async def stand() -> AsyncIterator[StandIn]:
+    stand = StandIn()
+    await stand.start()
+    try:
+        yield stand
+    finally:
+        await stand.stop()
+    assert stand.violations == [], "the bot sent requests the Bot API spec does not allow"
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'ipdesk.db'}"
+
+
+@dataclass
+class RunningBot:
+    settings: Settings
+    resources: Resources
+    bot: Bot
+    dp: Dispatcher
+    stand: StandIn
+
+
+@pytest.fixture
+async def app(stand: StandIn, sqlite_url: str) -> AsyncIterator[RunningBot]:
+    """The bot as `python -m bot run` builds it, long-polling the stand-in."""
+    account = stand.create_bot(username="ipdesk_bot", first_name="ipdesk")
+    settings = load_settings(
+        env_file=None,
+        bot_token=account.token,
+        telegram_api_base=stand.base_url,
+        database_url=sqlite_url,
+    )
+    await asyncio.to_thread(upgrade, sqlite_url)
+    resources = create_resources(settings)
+    bot = create_bot(settings)
+    dp = create_dispatcher(settings, resources)
+    started = asyncio.Event()
+
+    async def mark_started() -> None:  # runs after the bot's own start-up hooks
+        started.set()
+
+    dp.startup.register(mark_started)
+    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=5))
+    await asyncio.wait_for(started.wait(), 10)
+    try:
+        yield RunningBot(settings, resources, bot, dp, stand)
+    finally:
+        await dp.stop_polling()
+        await asyncio.wait_for(polling, 10)
+        await resources.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The machine's PostgreSQL, or a loud skip (a failure under IPDESK_REQUIRE_SERVICES=1)."""
+    url = os.environ.get(
+        "IPDESK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+    )
+    if not _reachable(url):
+        reason = f"PostgreSQL not reachable at {url}"
+        if os.environ.get("IPDESK_REQUIRE_SERVICES") == "1":
+            pytest.fail(reason + " and IPDESK_REQUIRE_SERVICES=1")
+        pytest.skip(reason)
+    yield url
+
+
+def _reachable(url: str) -> bool:
+    import socket
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    try:
+        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), 2):
+            return True
+    except OSError:
+        return False
