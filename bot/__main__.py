@@ -6,8 +6,6 @@ import argparse
 import asyncio
 import sys
 
-from bot.config import ConfigError, Mode, load_settings
-
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -22,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="bring the database schema up to date")
     sub.add_parser("faq", help="FAQ content tools: check, match, export")
     args = parser.parse_args(argv)
+
+    from bot.config import ConfigError, Mode, load_settings
 
     try:
         settings = load_settings()

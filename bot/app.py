@@ -18,10 +18,11 @@ from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.config import DEFAULT_LANGUAGE, Settings
+from bot.config import Settings
+from bot.faq.content import load_faq
+from bot.languages import DEFAULT_LANGUAGE
 from bot.middlewares import DbSessionMiddleware, InFlightTracker, UserI18nMiddleware, UserMiddleware
 from bot.profile import publish_profile
-from bot.faq.content import load_faq
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
 from db.engine import create_engine, create_sessionmaker

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.languages import LANGUAGES
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-LANGUAGES: tuple[str, ...] = ("kk", "ru", "ko", "en")
-DEFAULT_LANGUAGE = "en"
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _HOURS_RE = re.compile(

@@ -10,7 +10,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
-from bot.config import DEFAULT_LANGUAGE, LANGUAGES
+from bot.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 log = logging.getLogger("ipdesk.profile")
 

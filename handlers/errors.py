@@ -10,8 +10,8 @@ from aiogram.types import ErrorEvent
 from aiogram.types import User as TgUser
 from aiogram.utils.i18n import I18n
 
+from bot.languages import pick_language
 from bot.services.dead_letters import DeadLetterService
-from bot.services.languages import pick_language
 from db.models import User
 
 log = logging.getLogger("ipdesk.errors")

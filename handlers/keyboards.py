@@ -6,7 +6,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.config import LANGUAGES
+from bot.languages import LANGUAGES
 from handlers.callbacks import LanguageCb, MenuAction, MenuCb
 
 # Each language is offered in its own name, so anyone can find theirs.

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import LANGUAGES
+from bot.languages import LANGUAGES
 from bot.services.users import UserService
 from db.models import User
 from handlers import keyboards, texts

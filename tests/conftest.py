@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,44 +53,59 @@ class RunningBot:
     bot: Bot
     dp: Dispatcher
     stand: StandIn
+    polling: asyncio.Task[None]
 
 
 @pytest.fixture
-async def app(stand: StandIn, sqlite_url: str) -> AsyncIterator[RunningBot]:
-    """The bot as `python -m bot run` builds it, long-polling the stand-in."""
-    account = stand.create_bot(username="ipdesk_bot", first_name="ipdesk")
-    settings = load_settings(
-        env_file=None,
-        bot_token=account.token,
-        telegram_api_base=stand.base_url,
-        database_url=sqlite_url,
-    )
-    await asyncio.to_thread(upgrade, sqlite_url)
-    resources = create_resources(settings)
-    bot = create_bot(settings)
-    dp = create_dispatcher(settings, resources)
-    started = asyncio.Event()
+async def make_app(
+    stand: StandIn, sqlite_url: str
+) -> AsyncIterator[Callable[[], Awaitable[RunningBot]]]:
+    """Start the bot as `python -m bot run` builds it, long-polling the stand-in."""
+    running: list[tuple[RunningBot, asyncio.Task[None]]] = []
 
-    async def mark_started() -> None:  # runs after the bot's own start-up hooks
-        started.set()
+    async def start() -> RunningBot:
+        account = stand.create_bot(username="ipdesk_bot", first_name="ipdesk")
+        settings = load_settings(
+            env_file=None,
+            bot_token=account.token,
+            telegram_api_base=stand.base_url,
+            database_url=sqlite_url,
+        )
+        await asyncio.to_thread(upgrade, sqlite_url)
+        resources = create_resources(settings)
+        bot = create_bot(settings)
+        dp = create_dispatcher(settings, resources)
+        started = asyncio.Event()
 
-    dp.startup.register(mark_started)
-    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=5))
-    await asyncio.wait_for(started.wait(), 10)
-    try:
-        yield RunningBot(settings, resources, bot, dp, stand)
-    finally:
-        await dp.stop_polling()
-        await asyncio.wait_for(polling, 10)
-        await resources.close()
+        async def mark_started() -> None:  # runs after the bot's own start-up hooks
+            started.set()
+
+        dp.startup.register(mark_started)
+        polling = asyncio.create_task(
+            dp.start_polling(bot, handle_signals=False, polling_timeout=5)
+        )
+        await asyncio.wait_for(started.wait(), 10)
+        app = RunningBot(settings, resources, bot, dp, stand, polling)
+        running.append((app, polling))
+        return app
+
+    yield start
+    for app, polling in running:
+        if not polling.done():
+            await app.dp.stop_polling()
+        await asyncio.wait_for(polling, 30)
+        await app.resources.close()
+
+
+@pytest.fixture
+async def app(make_app: Callable[[], Awaitable[RunningBot]]) -> RunningBot:
+    return await make_app()
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """The machine's PostgreSQL, or a loud skip (a failure under IPDESK_REQUIRE_SERVICES=1)."""
-    url = os.environ.get(
-        "IPDESK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-    )
+    url = os.environ.get("IPDESK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
     if not _reachable(url):
         reason = f"PostgreSQL not reachable at {url}"
         if os.environ.get("IPDESK_REQUIRE_SERVICES") == "1":

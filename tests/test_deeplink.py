@@ -1,7 +1,7 @@
 import pytest
 
 from bot.deeplink import DeepLink, parse_start_payload
-from bot.services.languages import pick_language
+from bot.languages import pick_language
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.config import LANGUAGES
+from bot.languages import LANGUAGES
 from db.models import DeadLetter, User
 from handlers import texts
 from tests.conftest import RunningBot
@@ -129,7 +129,9 @@ async def test_forged_button_is_refused_and_changes_nothing(app: RunningBot) -> 
     await user.press(menu, forged="l:xx")
     toast = await user.expect_callback_answer()
     assert toast == tr(
-        app.resources.i18n, "ko", "This button is no longer valid. Please open the menu again: /start"
+        app.resources.i18n,
+        "ko",
+        "This button is no longer valid. Please open the menu again: /start",
     )
     stored = await stored_user(app, user.id)
     assert stored is not None and stored.language == "ko"
@@ -180,6 +182,9 @@ async def test_profile_is_published_per_language(app: RunningBot) -> None:
     calls = app.stand.bot_requests("setMyCommands")
     langs = sorted(c.params.get("language_code") or "" for c in calls)
     assert langs == ["", "en", "kk", "ko", "ru"]
-    ko = next(c for c in app.stand.bot_requests("setMyDescription")
-              if c.params.get("language_code") == "ko")
+    ko = next(
+        c
+        for c in app.stand.bot_requests("setMyDescription")
+        if c.params.get("language_code") == "ko"
+    )
     assert "카자흐스탄" in ko.params["description"]

@@ -10,8 +10,9 @@ from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from bot.config import LANGUAGES, REPO_ROOT
+from bot.config import REPO_ROOT
 from bot.faq.telegram_html import TelegramHtmlError, parse_telegram_html
+from bot.languages import LANGUAGES
 
 LOCALES = REPO_ROOT / "locales"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")

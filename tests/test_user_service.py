@@ -41,7 +41,9 @@ async def test_an_ordinary_update_writes_nothing(session: AsyncSession) -> None:
     service = UserService(session)
     now = utcnow()
     await service.on_contact(Profile(9, "Aigerim", None, "kk"), now=now)
-    user = await service.on_contact(Profile(9, "Aigerim", None, "kk"), now=now + timedelta(minutes=5))
+    user = await service.on_contact(
+        Profile(9, "Aigerim", None, "kk"), now=now + timedelta(minutes=5)
+    )
     assert not session.dirty and user.last_seen_at == now  # read only, within the interval
     later = now + TOUCH_INTERVAL + timedelta(seconds=1)
     user = await service.on_contact(Profile(9, "Aigerim", None, "kk"), now=later)

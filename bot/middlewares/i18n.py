@@ -8,7 +8,7 @@ from aiogram.types import TelegramObject
 from aiogram.types import User as TgUser
 from aiogram.utils.i18n import I18nMiddleware
 
-from bot.services.languages import pick_language
+from bot.languages import pick_language
 from db.models import User
 
 

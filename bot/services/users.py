@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.languages import is_supported, pick_language
+from bot.languages import is_supported, pick_language
 from db.models import User, utcnow
 from db.repositories import UserRepository
 
