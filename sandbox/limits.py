@@ -35,6 +35,9 @@ SENDING_METHODS = frozenset(
 )
 
 
+_EPSILON = 1e-9  # refills are float sums: 0.9999999999 tokens is a whole token
+
+
 @dataclass(frozen=True)
 class Rate:
     per_second: float
@@ -61,7 +64,7 @@ class _Bucket:
     def wait_for(self, cost: float) -> float:
         """Seconds until `cost` tokens are there (0: now)."""
         missing = cost - self.tokens
-        return 0.0 if missing <= 0 else missing / self.rate.per_second
+        return 0.0 if missing <= _EPSILON else missing / self.rate.per_second
 
 
 @dataclass

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,29 +19,45 @@ from aiohttp import web
 from sandbox.control import control_routes
 from sandbox.driver import GroupDriver, UserDriver
 from sandbox.errors import METHOD_NOT_FOUND, UNAUTHORIZED, ApiError, bad_request
-from sandbox.faults import Drop, Fault, Faults
+from sandbox.events import EventKind
+from sandbox.faults import BAD_GATEWAY_PAGE, Answer, Fault, Faults, When
 from sandbox.limits import Limiter, RateLimits
 from sandbox.methods import BY_LOWER_NAME, HANDLERS, Call
 from sandbox.spec import MethodSpec, Spec, Upload
-from sandbox.state import BotAccount, Chat, MemberStatus, World
-from sandbox.webhook import DEFAULT_RETRY_DELAYS, MethodReply, WebhookSender
+from sandbox.state import BotAccount, Chat, MemberStatus, World, is_service_message
+from sandbox.webhook import (
+    DEFAULT_RETRY_DELAYS,
+    DEFAULT_WEBHOOK_TIMEOUT,
+    MethodReply,
+    WebhookSender,
+)
 
 log = logging.getLogger(__name__)
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # Telegram's limit for files bots upload
+TOO_LARGE = ApiError(413, "Request Entity Too Large")
 _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
 class Request:
-    """One Bot API call as the stand-in received and answered it."""
+    """One Bot API call as the stand-in received it, what happened, and what the bot heard.
+
+    `response` is the answer the bot got; when `answered` is False it got none (a dropped
+    connection or a timeout) and `response` only says so. `effect` tells whether the call took
+    effect in the world (the message is in the chat) whatever the bot heard, and `outcome` is
+    the call's own result then; `fault` names the injected fault that shaped the answer.
+    """
 
     method: str
     params: dict[str, Any]
     response: dict[str, Any]
-    at: float
+    at: float  # when the request arrived, time.time()
     bot_id: int | None = None
-    answered: bool = True  # False: an injected fault dropped the connection instead
+    answered: bool = True
+    effect: bool = False
+    outcome: Any = None
+    fault: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -49,6 +66,14 @@ class Request:
     @property
     def result(self) -> Any:
         return self.response.get("result")
+
+    @property
+    def error_code(self) -> int | None:
+        return self.response.get("error_code")
+
+    @property
+    def chat_id(self) -> Any:
+        return self.params.get("chat_id")
 
 
 @dataclass(frozen=True)
@@ -68,6 +93,7 @@ class StandIn:
         strict: bool = True,
         webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         rate_limits: RateLimits | None = None,
+        webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT,
     ) -> None:
         self.world = World()
         self.spec = Spec.load(spec_path)
@@ -79,6 +105,8 @@ class StandIn:
         self.limiter = Limiter(rate_limits) if rate_limits else None
         self.base_url = ""
         self.webhook_retry_delays = webhook_retry_delays
+        self.webhook_timeout = webhook_timeout
+        self._stopped: asyncio.Event | None = None  # set on stop: releases held requests
         self._senders: dict[int, WebhookSender] = {}
         self._runner: web.AppRunner | None = None
         self._client: aiohttp.ClientSession | None = None
@@ -100,8 +128,12 @@ class StandIn:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve on `host:port` (0: a free port); returns and remembers the base URL."""
         self.closing = False
+        self._stopped = asyncio.Event()
         self._client = aiohttp.ClientSession()
-        self._runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=1.0)
+        # lingering_time=0: after a 413 the unread rest of an upload is not drained.
+        self._runner = web.AppRunner(
+            self.app, access_log=None, shutdown_timeout=1.0, lingering_time=0.0
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
@@ -113,6 +145,8 @@ class StandIn:
 
     async def stop(self) -> None:
         self.closing = True
+        if self._stopped is not None:
+            self._stopped.set()
         for bot in self.world.bots.values():
             bot.updates.changed.notify()
         self.world.events.pulse.notify()
@@ -191,10 +225,50 @@ class StandIn:
             if thread_id is None or message.thread_id == thread_id
         ]
 
-    def bot_requests(self, method: str | None = None) -> list[Request]:
-        if method is None:
-            return list(self.requests)
-        return [r for r in self.requests if r.method.lower() == method.lower()]
+    def bot_requests(
+        self, method: str | None = None, *, chat_id: int | str | None = None
+    ) -> list[Request]:
+        """The recorded calls, of one method (any case) and to one chat if asked."""
+        return [
+            r
+            for r in self.requests
+            if (method is None or r.method.lower() == method.lower())
+            and (chat_id is None or str(r.chat_id) == str(chat_id))
+        ]
+
+    def delivered(
+        self,
+        chat_id: int,
+        *,
+        text: str | None = None,
+        thread_id: int | None = None,
+        bot: BotAccount | None = None,
+    ) -> list[dict[str, Any]]:
+        """Every message a bot posted in a chat (or topic), oldest first, as first sent.
+
+        Counted from the event log, so a message later deleted still counts; service messages
+        (topic created, pinned, ...) do not. `text` matches a message's text or caption:
+        `len(stand.delivered(user.id, text="Saved")) == 2` is a duplicate.
+        """
+        bot_ids = set(self.world.bots) if bot is None else {bot.id}
+        return [
+            message
+            for event in self.world.events.events
+            if event.kind is EventKind.MESSAGE
+            and event.from_bot
+            and event.chat_id == chat_id
+            and (thread_id is None or event.thread_id == thread_id)
+            and (message := event.message or {}).get("from", {}).get("id") in bot_ids
+            and not is_service_message(message)
+            and (text is None or text in (message.get("text"), message.get("caption")))
+        ]
+
+    def set_rate_limits(
+        self, limits: RateLimits | None, *, clock: Callable[[], float] | None = None
+    ) -> Limiter | None:
+        """Switch flood limits on (fresh buckets) or off (None); `clock` for frozen-time tests."""
+        self.limiter = None if limits is None else Limiter(limits, clock or time.monotonic)
+        return self.limiter
 
     # -- Host protocol --------------------------------------------------------------------------
 
@@ -210,6 +284,7 @@ class StandIn:
                 run_reply=self._run_webhook_reply,
                 check_update=self._check_pushed_update,
                 retry_delays=self.webhook_retry_delays,
+                timeout=self.webhook_timeout,
             )
             self._senders[bot.id] = sender
         sender.start()
@@ -217,52 +292,83 @@ class StandIn:
     # -- HTTP -----------------------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.Response:
+        at = time.time()
         bot = self.world.bot_by_token(request.match_info["token"])
         name = request.match_info["method"]
+        canonical = BY_LOWER_NAME.get(name.lower(), name)
         if bot is None:
+            self._record(Request(canonical, {}, UNAUTHORIZED.payload(), at))
             return _json(UNAUTHORIZED.payload(), 401)
         method_spec = self.spec.method(name) if self.spec else None
         try:
             body = await _read_body(request, method_spec)
         except ApiError as error:
+            self._record(Request(canonical, {}, error.payload(), at, bot.id))
             return _json(error.payload(), error.code)
-        recorded = await self._dispatch(bot, name, body)
-        if not recorded.answered and request.transport is not None:
-            request.transport.abort()
+        recorded, fault = await self._dispatch(bot, name, body, at)
+        return await self._answer(request, recorded, fault)
+
+    async def _answer(
+        self, request: web.Request, recorded: Request, fault: Fault | None
+    ) -> web.Response:
+        """Send the recorded answer the way the fault (if any) says: late, broken or never."""
+        answer = fault.answer if fault is not None else None
+        if fault is not None and answer is Answer.SLOW and fault.when is When.AFTER:
+            await asyncio.sleep(fault.seconds)
+        if fault is not None and answer is Answer.HANG and self._stopped is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), fault.seconds)
+        if answer in (Answer.DROP, Answer.HANG):
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=504)  # never reaches the client
+        if answer is Answer.PAGE:
+            return web.Response(status=502, text=BAD_GATEWAY_PAGE, content_type="text/html")
         return _json(recorded.response, recorded.response.get("error_code", 200))
 
-    async def _dispatch(self, bot: BotAccount, name: str, body: _Body) -> Request:
+    async def _dispatch(
+        self, bot: BotAccount, name: str, body: _Body, at: float | None = None
+    ) -> tuple[Request, Fault | None]:
+        """Run one call with any injected fault, and record it before anything is answered."""
+        at = time.time() if at is None else at
         canonical = BY_LOWER_NAME.get(name.lower(), name)
         params: dict[str, Any] = dict(body.raw)
         fault: Fault | None = None
+        effect, outcome = False, None
         try:
             params = self._decode(canonical, body)
             fault = self.faults.take(canonical, params)
-            response = await self._respond(bot, canonical, params, body.uploads, fault)
+            if fault is not None and fault.answer is Answer.SLOW and fault.when is When.BEFORE:
+                await asyncio.sleep(fault.seconds)
+            if fault is None or fault.takes_effect:
+                outcome = await self._perform(bot, canonical, params, body.uploads)
+                effect = True
+            response = fault.response(outcome) if fault else {"ok": True, "result": outcome}
         except ApiError as error:
             response = error.payload()
-        answered = fault is None or fault.drop is None
-        recorded = Request(canonical, params, response, time.time(), bot.id, answered)
-        self.requests.append(recorded)
-        return recorded
+        recorded = Request(
+            canonical,
+            params,
+            response,
+            at,
+            bot.id,
+            answered=fault is None or fault.answered,
+            effect=effect,
+            outcome=outcome,
+            fault=fault.label if fault is not None else None,
+        )
+        self._record(recorded)
+        return recorded, fault
 
-    async def _respond(
-        self,
-        bot: BotAccount,
-        name: str,
-        params: dict[str, Any],
-        uploads: dict[str, Upload],
-        fault: Fault | None,
-    ) -> dict[str, Any]:
-        if fault is not None:
-            await asyncio.sleep(fault.delay)
-            if fault.error is not None:
-                raise fault.error
-            if fault.drop is Drop.BEFORE:
-                return {"ok": False, "description": "dropped by the sandbox before processing"}
+    def _record(self, recorded: Request) -> None:
+        self.requests.append(recorded)
+
+    async def _perform(
+        self, bot: BotAccount, name: str, params: dict[str, Any], uploads: dict[str, Upload]
+    ) -> Any:
         if self.limiter is not None:
             self.limiter.charge(bot.id, name, params)
-        return {"ok": True, "result": await self._call(bot, name, params, uploads)}
+        return await self._call(bot, name, params, uploads)
 
     def _decode(self, name: str, body: _Body) -> dict[str, Any]:
         method_spec = self.spec.method(name) if self.spec else None
@@ -308,19 +414,39 @@ class StandIn:
             self._report_output(self.spec.check_object("Update", update))
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        """A file download, recorded as the pseudo-method "file" with its `file_path`."""
+        at = time.time()
         bot = self.world.bot_by_token(request.match_info["token"])
-        stored = self.world.files.by_path(request.match_info["path"])
-        if bot is None:
-            return _json(UNAUTHORIZED.payload(), 401)
-        if stored is None:
-            return _json({"ok": False, "error_code": 404, "description": "Not Found"}, 404)
+        path = request.match_info["path"]
+        stored = self.world.files.by_path(path)
+        if bot is None or stored is None:
+            error = UNAUTHORIZED if bot is None else ApiError(404, "Not Found")
+            bot_id = bot.id if bot is not None else None
+            self._record(Request("file", {"file_path": path}, error.payload(), at, bot_id))
+            return _json(error.payload(), error.code)
+        result = {"file_path": path, "file_size": len(stored.data)}
+        self._record(
+            Request(
+                "file",
+                {"file_path": path},
+                {"ok": True, "result": result},
+                at,
+                bot.id,
+                effect=True,
+                outcome=result,
+            )
+        )
         return web.Response(
             body=stored.data, content_type=stored.mime_type or "application/octet-stream"
         )
 
 
 def _json(payload: Mapping[str, Any], status: int) -> web.Response:
-    return web.json_response(payload, status=status, dumps=_dumps)
+    """A JSON answer; a flood error also carries `Retry-After`, as Telegram's does."""
+    headers = {}
+    if status == 429 and (retry_after := (payload.get("parameters") or {}).get("retry_after")):
+        headers["Retry-After"] = str(retry_after)
+    return web.json_response(payload, status=status, dumps=_dumps, headers=headers)
 
 
 async def _read_body(request: web.Request, method_spec: MethodSpec | None) -> _Body:
@@ -328,6 +454,8 @@ async def _read_body(request: web.Request, method_spec: MethodSpec | None) -> _B
     if request.content_type == "application/json" and request.can_read_body:
         try:
             data = json.loads(await request.read() or b"{}")
+        except web.HTTPRequestEntityTooLarge:
+            raise TOO_LARGE from None
         except ValueError:
             raise bad_request("can't parse JSON encoded request parameters") from None
         if not isinstance(data, dict):
@@ -339,12 +467,12 @@ async def _read_body(request: web.Request, method_spec: MethodSpec | None) -> _B
         try:
             form = await request.post()
         except web.HTTPRequestEntityTooLarge:
-            raise ApiError(413, "Request Entity Too Large") from None
+            raise TOO_LARGE from None
         for key, value in form.items():
             if isinstance(value, web.FileField):
                 upload = Upload(key, value.file.read(), value.filename, value.content_type)
                 if len(upload.data) > MAX_UPLOAD_BYTES:
-                    raise ApiError(413, "Request Entity Too Large")
+                    raise TOO_LARGE
                 uploads[key] = upload
                 if method_spec is None or key in method_spec.params:
                     raw[key] = upload

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
+DEFAULT_WEBHOOK_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class WebhookSender:
         run_reply: ReplyRunner,
         check_update: UpdateChecker,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
-        timeout: float = 10.0,
+        timeout: float = DEFAULT_WEBHOOK_TIMEOUT,
     ) -> None:
         self.bot = bot
         self.session = session

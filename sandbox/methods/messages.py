@@ -19,6 +19,7 @@ from sandbox.methods.common import (
     input_file,
     media_fields,
     post,
+    resolve_thread,
 )
 from sandbox.spec import Upload
 from sandbox.state import CallbackAnswer, Chat, Message, now
@@ -45,6 +46,7 @@ _NOT_MODIFIED = (
     "same as a current content and reply markup of the message"
 )
 _QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+_CAPTIONED_MEDIA = frozenset({"photo", "video", "document", "audio", "animation", "voice"})
 _GROUPABLE = {
     "photo": "visual",
     "video": "visual",
@@ -159,7 +161,10 @@ async def copy_message(call: Call) -> dict[str, Any]:
         raise bad_request("message can't be copied")
     message = draft(call, chat)
     copy_content(source, message)
-    if call.has("caption") or call.flag("remove_caption"):
+    # A new caption applies to media that can carry one; Telegram ignores it on a text.
+    if _CAPTIONED_MEDIA & message.media.keys() and (
+        call.has("caption") or call.flag("remove_caption")
+    ):
         caption = call.caption() if call.has("caption") else None
         message.caption = caption.text if caption else None
         message.caption_entities = caption.entities if caption else []
@@ -168,9 +173,10 @@ async def copy_message(call: Call) -> dict[str, Any]:
 
 async def copy_messages(call: Call) -> list[dict[str, Any]]:
     chat = call.writable_chat()
+    resolve_thread(call, chat)  # a deleted topic is refused even when nothing is copyable
     sources = _sources_in_order(call)
     sent = []
-    group_ids: dict[str, str] = {}
+    regroup = _album_regrouper(call)
     for source in sources:
         if not can_be_copied(source):
             continue
@@ -178,11 +184,21 @@ async def copy_messages(call: Call) -> list[dict[str, Any]]:
         copy_content(source, message)
         if call.flag("remove_caption"):
             message.caption, message.caption_entities = None, []
-        if source.media_group_id:
-            group_id = group_ids.setdefault(source.media_group_id, call.world.next_media_group_id())
-            message.media_group_id = group_id
+        message.media_group_id = regroup(source)
         sent.append({"message_id": post(call, message).message_id})
     return sent
+
+
+def _album_regrouper(call: Call) -> Callable[[Message], str | None]:
+    """Album grouping is kept: items of one source album share one new media_group_id."""
+    group_ids: dict[str, str] = {}
+
+    def regroup(source: Message) -> str | None:
+        if source.media_group_id is None:
+            return None
+        return group_ids.setdefault(source.media_group_id, call.world.next_media_group_id())
+
+    return regroup
 
 
 async def forward_message(call: Call) -> dict[str, Any]:
@@ -195,11 +211,15 @@ async def forward_message(call: Call) -> dict[str, Any]:
 
 async def forward_messages(call: Call) -> list[dict[str, Any]]:
     chat = call.writable_chat()
+    resolve_thread(call, chat)
     sent = []
+    regroup = _album_regrouper(call)
     for source in _sources_in_order(call):
         if source.is_service or source.has_protected_content:
             continue
-        sent.append({"message_id": post(call, _forward(call, chat, source)).message_id})
+        message = _forward(call, chat, source)
+        message.media_group_id = regroup(source)
+        sent.append({"message_id": post(call, message).message_id})
     return sent
 
 
@@ -359,11 +379,12 @@ async def send_chat_action(call: Call) -> bool:
     action = call.string("action")
     if action not in CHAT_ACTIONS:
         raise bad_request("wrong parameter action in request")
+    thread_id, _ = resolve_thread(call, chat)
     call.world.events.append(
         EventKind.CHAT_ACTION,
         chat_key=chat.key,
         chat_id=chat.id,
-        thread_id=call.optional_integer("message_thread_id"),
+        thread_id=thread_id,
         from_bot=True,
         action=action,
     )

@@ -5,6 +5,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 
 from sandbox.server import StandIn
 from sandbox.state import BotAccount
@@ -43,3 +46,26 @@ def api(stand: StandIn, account: BotAccount, http: aiohttp.ClientSession) -> Api
             return response.status, await response.json()
 
     return call
+
+
+async def close_quickly(bot: Bot) -> None:
+    """Close an aiogram bot's session without aiogram's 250 ms grace sleep (meant for TLS)."""
+    client = getattr(bot.session, "_session", None)
+    if client is not None:
+        await client.close()
+    await bot.session.close()
+
+
+def aiogram_bot_for(stand: StandIn, account: BotAccount) -> Bot:
+    """A real aiogram `Bot` talking to the stand-in over HTTP (close it with close_quickly)."""
+    session = AiohttpSession(api=TelegramAPIServer.from_base(stand.base_url))
+    return Bot(account.token, session=session)
+
+
+@pytest.fixture
+async def aiogram_bot(stand: StandIn, account: BotAccount) -> AsyncIterator[Bot]:
+    bot = aiogram_bot_for(stand, account)
+    try:
+        yield bot
+    finally:
+        await close_quickly(bot)

@@ -7,8 +7,6 @@ from collections.abc import AsyncIterator
 import pytest
 import telegram
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import (
     BufferedInputFile,
@@ -21,16 +19,6 @@ from aiogram.types import (
 from sandbox.server import StandIn
 from sandbox.state import BotAccount
 from tests.sandbox.test_http import PNG_1x1
-
-
-@pytest.fixture
-async def aiogram_bot(stand: StandIn, account: BotAccount) -> AsyncIterator[Bot]:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(stand.base_url))
-    bot = Bot(account.token, session=session)
-    try:
-        yield bot
-    finally:
-        await bot.session.close()
 
 
 @pytest.fixture
