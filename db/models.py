@@ -79,6 +79,8 @@ class User(Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     # Set when Telegram answers 403 "bot was blocked by the user"; cleared when they write again.
     blocked_at: Mapped[datetime | None] = mapped_column()
+    # While set, the person's free text is relayed to staff on this ticket (conventions).
+    active_ticket_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class DeadLetter(Base):
@@ -125,3 +127,144 @@ class FaqQuery(Base):
     created_at: Mapped[datetime] = mapped_column(
         default=utcnow, server_default=func.now(), index=True
     )
+
+
+class Draft(Base):
+    """A complaint being filled in. Each answer is stored as it is given (the FSM keeps only
+    the step), so a restart or a Redis outage loses nothing; the UUID makes filing idempotent."""
+
+    __tablename__ = "drafts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # a UUID
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str | None] = mapped_column(String(32))
+    right: Mapped[str | None] = mapped_column(String(32))
+    registration_number: Mapped[str | None] = mapped_column(String(64))
+    location: Mapped[str | None] = mapped_column(String(1000))
+    description: Mapped[str | None] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(String(256))
+    contact: Mapped[str | None] = mapped_column(String(256))
+    consent_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    submitted_at: Mapped[datetime | None] = mapped_column()
+
+
+class DraftAttachment(Base):
+    """Evidence sent during intake; album parts share their media_group_id."""
+
+    __tablename__ = "draft_attachments"
+    __table_args__ = (
+        UniqueConstraint("draft_id", "source_message_id", name="uq_draft_attachments_message"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    draft_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("drafts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # photo, document, video
+    file_id: Mapped[str] = mapped_column(String(256))
+    file_unique_id: Mapped[str] = mapped_column(String(128))
+    media_group_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class Ticket(Base):
+    """A filed complaint. Shown as IP-{year}-{id:06d}; the id is never reused or reset."""
+
+    __tablename__ = "tickets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    draft_id: Mapped[str] = mapped_column(String(36), unique=True)
+    user_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    language: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[str] = mapped_column(String(32))
+    right: Mapped[str] = mapped_column(String(32))
+    registration_number: Mapped[str | None] = mapped_column(String(64))
+    location: Mapped[str] = mapped_column(String(1000))
+    description: Mapped[str] = mapped_column(Text)
+    company: Mapped[str] = mapped_column(String(256))
+    contact: Mapped[str] = mapped_column(String(256))
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    topic_id: Mapped[int | None] = mapped_column(BigInteger)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    closed_at: Mapped[datetime | None] = mapped_column()
+
+    @property
+    def number(self) -> str:
+        return f"IP-{self.created_at.year}-{self.id:06d}"
+
+
+class TicketAttachment(Base):
+    __tablename__ = "ticket_attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    file_id: Mapped[str] = mapped_column(String(256))
+    file_unique_id: Mapped[str] = mapped_column(String(128))
+    media_group_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class RelayedMessage(Base):
+    """One message carried between a user and staff; unique on its source, so a redelivered
+    update is relayed once."""
+
+    __tablename__ = "relayed_messages"
+    __table_args__ = (
+        UniqueConstraint("source_chat_id", "source_message_id", name="uq_relayed_source"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(8))  # to_staff | to_user
+    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(BigInteger)
+    target_chat_id: Mapped[int] = mapped_column(BigInteger)
+    target_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class OutboxMessage(Base):
+    """A send that must happen and may be retried, written in the same transaction as the
+    effect it announces and drained by the outbox worker."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # what to call: text, copy, ...
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[str] = mapped_column(Text)  # JSON: the call's parameters
+    priority: Mapped[int] = mapped_column(Integer, default=100)  # lower first: cards first
+    ticket_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    relay_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("relayed_messages.id", ondelete="SET NULL")
+    )
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(
+        default=utcnow, server_default=func.now(), index=True
+    )
+    lease_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    sent_at: Mapped[datetime | None] = mapped_column()

@@ -16,7 +16,19 @@ from bot.migrate import downgrade, upgrade
 from db.engine import create_engine
 from db.models import Base
 
-EXPECTED_TABLES = {"users", "dead_letters", "faq_feedback", "faq_queries", "alembic_version"}
+EXPECTED_TABLES = {
+    "users",
+    "dead_letters",
+    "faq_feedback",
+    "faq_queries",
+    "drafts",
+    "draft_attachments",
+    "tickets",
+    "ticket_attachments",
+    "relayed_messages",
+    "outbox",
+    "alembic_version",
+}
 
 
 async def schema_of(url: str) -> tuple[set[str], list[object]]:

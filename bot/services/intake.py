@@ -1,0 +1,277 @@
+"""Filing a complaint: the draft, answer by answer, and the ticket it becomes.
+
+Every answer is written to the draft row as it is given; the dialog state outside the database
+is only the name of the step. Submitting turns the draft into a ticket in one transaction; the
+draft's UUID is unique on tickets, so a double-tapped Confirm or a redelivered update files once.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Draft, DraftAttachment, Ticket, TicketAttachment, User, utcnow
+
+
+class Kind(StrEnum):
+    COUNTERFEIT = "counterfeit"
+    ONLINE = "online"
+    CUSTOMS = "customs"
+    PROCEDURE = "procedure"
+    OTHER = "other"
+
+
+class Right(StrEnum):
+    TRADEMARK = "trademark"
+    PATENT = "patent"
+    DESIGN = "design"
+    COPYRIGHT = "copyright"
+
+
+class Step(StrEnum):
+    """The questions, in the order they are asked."""
+
+    KIND = "kind"
+    RIGHT = "right"
+    REGISTRATION = "registration"
+    LOCATION = "location"
+    DESCRIPTION = "description"
+    COMPANY = "company"
+    CONTACT = "contact"
+    EVIDENCE = "evidence"
+    CONSENT = "consent"
+    SUMMARY = "summary"
+
+
+ORDER: tuple[Step, ...] = tuple(Step)
+ATTACHMENT_KINDS = ("photo", "document", "video")
+MAX_ATTACHMENTS = 20
+
+
+class Invalid(StrEnum):
+    """Why an answer was refused; the handler shows the matching translated hint."""
+
+    TOO_SHORT = "too_short"
+    TOO_LONG = "too_long"
+    BAD_REGISTRATION = "bad_registration"
+    BAD_CONTACT = "bad_contact"
+    UNKNOWN_CHOICE = "unknown_choice"
+    TOO_MANY_FILES = "too_many_files"
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    min: int
+    max: int
+
+
+TEXT_LIMITS: dict[Step, Limits] = {
+    Step.REGISTRATION: Limits(1, 64),
+    Step.LOCATION: Limits(3, 1000),
+    Step.DESCRIPTION: Limits(10, 3000),
+    Step.COMPANY: Limits(2, 256),
+    Step.CONTACT: Limits(5, 256),
+}
+_REGISTRATION = re.compile(r"^[\w\s./№#-]+$")
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_PHONE = re.compile(r"\+?\d[\d\s()-]{6,}")
+
+
+class AnswerError(ValueError):
+    def __init__(self, reason: Invalid, limits: Limits | None = None) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.limits = limits
+
+
+def next_step(step: Step) -> Step:
+    return ORDER[min(ORDER.index(step) + 1, len(ORDER) - 1)]
+
+
+def clean_text(step: Step, raw: str) -> str:
+    """The answer as stored, or AnswerError saying why it cannot be."""
+    value = " ".join(raw.split()) if step is not Step.DESCRIPTION else raw.strip()
+    limits = TEXT_LIMITS[step]
+    if len(value) < limits.min:
+        raise AnswerError(Invalid.TOO_SHORT, limits)
+    if len(value) > limits.max:
+        raise AnswerError(Invalid.TOO_LONG, limits)
+    if step is Step.REGISTRATION and not _REGISTRATION.match(value):
+        raise AnswerError(Invalid.BAD_REGISTRATION, limits)
+    if step is Step.CONTACT and not (_EMAIL.search(value) or _PHONE.search(value)):
+        raise AnswerError(Invalid.BAD_CONTACT, limits)
+    return value
+
+
+class IntakeService:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def open_draft(self, user_id: int) -> Draft | None:
+        """The person's unfinished draft, newest first."""
+        return await self._session.scalar(
+            select(Draft)
+            .where(Draft.user_id == user_id, Draft.submitted_at.is_(None))
+            .order_by(Draft.created_at.desc())
+            .limit(1)
+        )
+
+    async def start(self, user_id: int, *, kind: Kind | None = None) -> Draft:
+        """A fresh draft (an older unfinished one is discarded)."""
+        old = await self.open_draft(user_id)
+        if old is not None:
+            await self._session.delete(old)
+        draft = Draft(id=str(uuid.uuid4()), user_id=user_id, step=Step.KIND)
+        if kind is not None:
+            draft.kind, draft.step = kind, Step.RIGHT
+        self._session.add(draft)
+        await self._session.commit()
+        return draft
+
+    async def choose(self, draft: Draft, step: Step, value: str) -> Step:
+        """A button answer (kind, right)."""
+        try:
+            if step is Step.KIND:
+                draft.kind = Kind(value)
+            elif step is Step.RIGHT:
+                draft.right = Right(value)
+            else:
+                raise AnswerError(Invalid.UNKNOWN_CHOICE)
+        except ValueError as exc:
+            raise AnswerError(Invalid.UNKNOWN_CHOICE) from exc
+        return await self._advance(draft, step)
+
+    async def answer(self, draft: Draft, step: Step, raw: str) -> Step:
+        """A typed answer; AnswerError leaves the draft as it was."""
+        value = clean_text(step, raw)
+        column = {
+            Step.REGISTRATION: "registration_number",
+            Step.LOCATION: "location",
+            Step.DESCRIPTION: "description",
+            Step.COMPANY: "company",
+            Step.CONTACT: "contact",
+        }[step]
+        setattr(draft, column, value)
+        return await self._advance(draft, step)
+
+    async def skip(self, draft: Draft, step: Step) -> Step:
+        """Optional questions (registration number, evidence) can be skipped."""
+        if step not in (Step.REGISTRATION, Step.EVIDENCE):
+            raise AnswerError(Invalid.UNKNOWN_CHOICE)
+        return await self._advance(draft, step)
+
+    async def add_attachment(
+        self,
+        draft: Draft,
+        *,
+        kind: str,
+        file_id: str,
+        file_unique_id: str,
+        media_group_id: str | None,
+        source_message_id: int,
+    ) -> int:
+        """Store one piece of evidence; returns how many the draft now has."""
+        count = len(await self.attachments(draft))
+        if count >= MAX_ATTACHMENTS:
+            raise AnswerError(Invalid.TOO_MANY_FILES)
+        part = DraftAttachment(
+            draft_id=draft.id,
+            kind=kind,
+            file_id=file_id,
+            file_unique_id=file_unique_id,
+            media_group_id=media_group_id,
+            source_message_id=source_message_id,
+        )
+        try:
+            async with self._session.begin_nested():
+                self._session.add(part)
+        except IntegrityError:  # the same message again (a redelivered update)
+            return count
+        await self._session.commit()
+        return count + 1
+
+    async def attachments(self, draft: Draft) -> list[DraftAttachment]:
+        rows = await self._session.scalars(
+            select(DraftAttachment)
+            .where(DraftAttachment.draft_id == draft.id)
+            .order_by(DraftAttachment.id)
+        )
+        return list(rows)
+
+    async def consent(self, draft: Draft) -> Step:
+        draft.consent_at = utcnow()
+        return await self._advance(draft, Step.CONSENT)
+
+    async def edit(self, draft: Draft, step: Step) -> None:
+        """Go back to one question from the summary; answering it returns to the summary."""
+        draft.step = step
+        draft.updated_at = utcnow()
+        await self._session.commit()
+
+    async def cancel(self, draft: Draft) -> None:
+        await self._session.delete(draft)
+        await self._session.commit()
+
+    async def submit(self, draft: Draft, user: User) -> Ticket:
+        """The ticket, stored and committed before anyone is told; filing twice files once."""
+        existing = await self._ticket_of(draft.id)
+        if existing is not None:
+            return existing
+        if not is_complete(draft):
+            raise AnswerError(Invalid.TOO_SHORT)
+        ticket = Ticket(
+            draft_id=draft.id,
+            user_id=user.id,
+            language=user.language,
+            kind=draft.kind or Kind.OTHER,
+            right=draft.right or "",
+            registration_number=draft.registration_number,
+            location=draft.location or "",
+            description=draft.description or "",
+            company=draft.company or "",
+            contact=draft.contact or "",
+        )
+        try:
+            async with self._session.begin_nested():
+                self._session.add(ticket)
+        except IntegrityError:  # a concurrent Confirm filed it first
+            winner = await self._ticket_of(draft.id)
+            assert winner is not None
+            return winner
+        for part in await self.attachments(draft):
+            self._session.add(
+                TicketAttachment(
+                    ticket_id=ticket.id,
+                    kind=part.kind,
+                    file_id=part.file_id,
+                    file_unique_id=part.file_unique_id,
+                    media_group_id=part.media_group_id,
+                )
+            )
+        draft.submitted_at = utcnow()
+        draft.step = Step.SUMMARY
+        user.active_ticket_id = ticket.id
+        await self._session.commit()
+        return ticket
+
+    async def _ticket_of(self, draft_id: str) -> Ticket | None:
+        return await self._session.scalar(select(Ticket).where(Ticket.draft_id == draft_id))
+
+    async def _advance(self, draft: Draft, step: Step) -> Step:
+        # Once everything is answered (also after an edit from the summary), back to the summary.
+        following = Step.SUMMARY if is_complete(draft) else next_step(step)
+        draft.step = following
+        draft.updated_at = utcnow()
+        await self._session.commit()
+        return following
+
+
+def is_complete(draft: Draft) -> bool:
+    required = (draft.kind, draft.right, draft.location, draft.description, draft.company)
+    return all(required) and draft.contact is not None and draft.consent_at is not None
