@@ -19,14 +19,15 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
-from bot.faq.content import load_faq
+from bot.faq.content import FaqBase, load_faq
+from bot.faq.match import FaqMatcher
 from bot.languages import DEFAULT_LANGUAGE
 from bot.middlewares import DbSessionMiddleware, InFlightTracker, UserI18nMiddleware, UserMiddleware
 from bot.profile import publish_profile
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
 from db.engine import create_engine, create_sessionmaker
-from handlers import errors, fallback, faq, language, private
+from handlers import errors, fallback, faq, language, private, questions
 
 log = logging.getLogger("ipdesk")
 
@@ -41,23 +42,35 @@ class Resources:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     i18n: I18n
-    faq: FaqCatalogue
+    faq: FaqCatalogue = field(repr=False)
+    faq_matcher: FaqMatcher = field(repr=False)
     tracker: InFlightTracker = field(default_factory=InFlightTracker)
 
     async def close(self) -> None:
         await self.engine.dispose()
 
 
-def create_resources(settings: Settings) -> Resources:
-    """Everything a process shares; invalid FAQ content stops it here (FaqContentError)."""
-    catalogue = FaqCatalogue(load_faq(settings.locales_dir / "faq"))
+def create_resources(
+    settings: Settings, *, faq: tuple[FaqBase, FaqMatcher] | None = None
+) -> Resources:
+    """Everything a process shares; invalid FAQ content stops it here (FaqContentError).
+
+    `faq` passes content already loaded and indexed (it is immutable; tests share one).
+    """
+    base, matcher = faq or load_faq_index(settings)
     engine = create_engine(settings.database_url.get_secret_value())
     return Resources(
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
         i18n=create_i18n(settings),
-        faq=catalogue,
+        faq=FaqCatalogue(base),
+        faq_matcher=matcher,
     )
+
+
+def load_faq_index(settings: Settings) -> tuple[FaqBase, FaqMatcher]:
+    base = load_faq(settings.locales_dir / "faq")
+    return base, FaqMatcher.build(base)
 
 
 def create_i18n(settings: Settings) -> I18n:
@@ -89,6 +102,7 @@ def create_dispatcher(
         sessionmaker=resources.sessionmaker,
         dead_letters=DeadLetterService(resources.sessionmaker),
         faq=resources.faq,
+        faq_matcher=resources.faq_matcher,
     )
     # Outer middlewares run in registration order, for every update.
     dp.update.outer_middleware(resources.tracker)
@@ -101,6 +115,7 @@ def create_dispatcher(
         private.create_router(),
         language.create_router(),
         faq.create_router(),
+        questions.create_router(),
         fallback.create_router(),  # last: whatever nobody else took
     )
 

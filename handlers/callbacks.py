@@ -45,3 +45,9 @@ class FaqVoteCb(CallbackData, prefix="fv"):
 
 class FaqStaffCb(CallbackData, prefix="fs"):
     id: str
+
+
+class SwitchLanguageCb(CallbackData, prefix="sl"):
+    """ "Continue in Korean": offered when a question is written in another language."""
+
+    code: str

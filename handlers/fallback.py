@@ -1,4 +1,4 @@
-"""Last in line: unknown commands, text it cannot act on yet, unsupported media, stale buttons."""
+"""Last in line: unknown commands, unsupported kinds of message, stale or forged buttons."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ def create_router() -> Router:
     router = Router(name="fallback")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.message.register(unknown_command, F.text.startswith("/"))
-    router.message.register(free_text, F.text)
     router.message.register(unsupported)
     router.callback_query.register(refuse_stale)
     return router
@@ -31,13 +30,6 @@ async def unknown_command(message: Message) -> None:
         _("I don't know the command {command}. Send /help to see what I can do.").format(
             command=f"<code>{escape(command)}</code>"
         )
-    )
-
-
-async def free_text(message: Message) -> None:
-    await message.answer(
-        _("I can't answer typed questions yet. Please choose from the menu."),
-        reply_markup=keyboards.main_menu(),
     )
 
 

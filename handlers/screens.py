@@ -43,3 +43,12 @@ async def refuse_stale(query: CallbackQuery) -> None:
     await query.answer(
         _("This button is no longer valid. Please open the menu again: /start"), show_alert=True
     )
+
+
+async def replace_markup(message: Message, markup: InlineKeyboardMarkup | None) -> None:
+    """Change a message's buttons; nothing to change, or a message gone, is not an error."""
+    try:
+        await message.edit_reply_markup(reply_markup=markup)
+    except TelegramBadRequest as exc:
+        if classify(exc) not in (Failure.NOT_MODIFIED, Failure.MESSAGE_GONE):
+            raise

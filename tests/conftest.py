@@ -13,8 +13,10 @@ from aiogram import Bot, Dispatcher
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.app import Resources, create_bot, create_dispatcher, create_resources
+from bot.app import Resources, create_bot, create_dispatcher, create_resources, load_faq_index
 from bot.config import REPO_ROOT, Settings, load_settings
+from bot.faq.content import FaqBase
+from bot.faq.match import FaqMatcher
 from bot.migrate import upgrade
 from sandbox.server import StandIn
 
@@ -46,7 +48,7 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'ipdesk.db'}"
 
 
-@dataclass
+@dataclass(repr=False)  # its parts are large; asyncio formats task results with repr()
 class RunningBot:
     settings: Settings
     resources: Resources
@@ -56,9 +58,15 @@ class RunningBot:
     polling: asyncio.Task[None]
 
 
+@pytest.fixture(scope="session")
+def faq_index() -> tuple[FaqBase, FaqMatcher]:
+    """The FAQ content, loaded and indexed once: it is immutable."""
+    return load_faq_index(load_settings(env_file=None))
+
+
 @pytest.fixture
 async def make_app(
-    stand: StandIn, sqlite_url: str
+    stand: StandIn, sqlite_url: str, faq_index: tuple[FaqBase, FaqMatcher]
 ) -> AsyncIterator[Callable[[], Awaitable[RunningBot]]]:
     """Start the bot as `python -m bot run` builds it, long-polling the stand-in."""
     running: list[tuple[RunningBot, asyncio.Task[None]]] = []
@@ -72,7 +80,7 @@ async def make_app(
             database_url=sqlite_url,
         )
         await asyncio.to_thread(upgrade, sqlite_url)
-        resources = create_resources(settings)
+        resources = create_resources(settings, faq=faq_index)
         bot = create_bot(settings)
         dp = create_dispatcher(settings, resources)
         started = asyncio.Event()

@@ -1,4 +1,4 @@
-"""`python -m bot faq check | export`.
+"""`python -m bot faq check | export | match`.
 
 `check` validates the content in `$LOCALES_DIR/faq` (default: the repository's `locales/faq`),
 prints a short table and, as its last line, one JSON object:
@@ -67,6 +67,12 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _match(_: argparse.Namespace) -> int:
+    from bot.faq.match.cli import run_match
+
+    return run_match(sys.stdin, sys.stdout, faq_directory())
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot faq", description="FAQ content tools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, default=DEFAULT_EXPORT_DIR, help="output directory (build/faq-review)"
     )
     export.set_defaults(handler=_export)
+    match = sub.add_parser("match", help="JSON lines in, matched FAQ entries out (one per line)")
+    match.set_defaults(handler=_match)
     return parser
 
 

@@ -28,6 +28,9 @@ class FaqCatalogue:
     def __init__(self, base: FaqBase) -> None:
         self.base = base
 
+    def __repr__(self) -> str:
+        return f"FaqCatalogue({len(self.base)} entries)"
+
     def find(self, entry_id: str) -> FaqEntry | None:
         return self.base.by_id.get(entry_id)
 

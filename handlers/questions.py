@@ -1,0 +1,122 @@
+"""Typed questions: match them against the FAQ and answer in the language they were written in."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.faq.match import FaqMatcher, MatchResult, Outcome
+from bot.languages import LANGUAGES
+from bot.services.faq import FaqCatalogue, FaqFeedbackService
+from bot.services.users import UserService
+from db.models import User
+from handlers import faq_views as views
+from handlers.callbacks import (
+    FaqEntryCb,
+    FaqNavCb,
+    FaqStaffCb,
+    MenuAction,
+    MenuCb,
+    SwitchLanguageCb,
+)
+from handlers.screens import replace_markup
+
+# Only the start of a very long message is matched: questions are short, pastes are not.
+MAX_MATCHED_CHARS = 500
+CONTACTS_ENTRY = "contacts"
+
+
+def create_router() -> Router:
+    router = Router(name="questions")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router.message.register(question, F.text & ~F.text.startswith("/"))
+    router.callback_query.register(switch_language, SwitchLanguageCb.filter(F.code.in_(LANGUAGES)))
+    return router
+
+
+async def question(
+    message: Message,
+    user: User,
+    session: AsyncSession,
+    faq: FaqCatalogue,
+    faq_matcher: FaqMatcher,
+    i18n: I18n,
+) -> None:
+    text = message.text or ""
+    result = faq_matcher.match(text[:MAX_MATCHED_CHARS], user.language)
+    await FaqFeedbackService(session).log_question(
+        user.id, text, result.lang, result.outcome, result.id, result.score
+    )
+    # Answer in the language the question was written in.
+    with i18n.use_locale(result.lang):
+        reply, markup = render(result, faq, switch_from=user.language)
+    await message.answer(reply, reply_markup=markup)
+
+
+def render(
+    result: MatchResult, faq: FaqCatalogue, *, switch_from: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    lang = result.lang
+    entry = faq.find(result.id) if result.id else None
+    if result.outcome is Outcome.ANSWER and entry is not None:
+        markup = views.entry_keyboard(entry, faq.related(entry), faq.page_of(entry), lang)
+        return views.entry_text(entry, lang), _with_switch(markup, lang, switch_from)
+
+    kb = InlineKeyboardBuilder()
+    if result.outcome is Outcome.GREETING:
+        text = _(
+            "👋 Glad to help. Type your question about protecting intellectual property in "
+            "Kazakhstan, or choose a topic below."
+        )
+        kb.button(text=_("📚 Questions and answers"), callback_data=MenuCb(action=MenuAction.FAQ))
+    elif result.outcome is Outcome.AMBIGUOUS:
+        text = _("I found several answers that may fit. Which one do you mean?")
+        for candidate in filter(None, (faq.find(i) for i in result.top)):
+            kb.button(text=candidate.text(lang).title, callback_data=FaqEntryCb(id=candidate.id))
+        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb(id=CONTACTS_ENTRY))
+        kb.button(text=_("📚 Questions and answers"), callback_data=FaqNavCb())
+    else:
+        text = _(
+            "I'm not sure I understood. Try putting the question differently, choose a topic, "
+            "or ask our staff."
+        )
+        kb.button(text=_("📚 Questions and answers"), callback_data=FaqNavCb())
+        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb(id=CONTACTS_ENTRY))
+    kb.adjust(1)
+    return text, _with_switch(kb.as_markup(), lang, switch_from)
+
+
+def _with_switch(markup: InlineKeyboardMarkup, lang: str, current: str) -> InlineKeyboardMarkup:
+    """Offer to keep talking in the question's language when it is not the chosen one."""
+    if lang == current:
+        return markup
+    button = InlineKeyboardBuilder()
+    button.button(text=_("🌐 Continue in English"), callback_data=SwitchLanguageCb(code=lang))
+    return InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, *button.export()])
+
+
+async def switch_language(
+    query: CallbackQuery,
+    callback_data: SwitchLanguageCb,
+    user: User,
+    session: AsyncSession,
+    i18n: I18n,
+) -> None:
+    await UserService(session).set_language(user, callback_data.code)
+    with i18n.use_locale(callback_data.code):
+        await query.answer(_("I will speak English with you now."))
+    # The answer stays; only the offer goes.
+    if isinstance(query.message, Message) and query.message.reply_markup is not None:
+        offer = f"{SwitchLanguageCb.__prefix__}:"
+        rows = [
+            row
+            for row in query.message.reply_markup.inline_keyboard
+            if not any((b.callback_data or "").startswith(offer) for b in row)
+        ]
+        await replace_markup(query.message, InlineKeyboardMarkup(inline_keyboard=rows))
