@@ -69,17 +69,27 @@ def child_env(demo: Demo, base_url: str) -> dict[str, str]:
     }
 
 
+def _python() -> str:
+    """How to call this interpreter from the current folder (e.g. `.venv/bin/python`)."""
+    try:
+        relative = os.path.relpath(sys.executable)
+    except ValueError:
+        return sys.executable
+    return relative if not relative.startswith("..") else sys.executable
+
+
 def instructions(demo: Demo, base_url: str) -> str:
     here = f"--url {base_url}" if not base_url.endswith(f":{DEFAULT_PORT}") else ""
+    chat = f"{_python()} -m sandbox chat"
     return "\n".join(
         [
             f"Telegram Bot API stand-in on {base_url} (bot @{demo.bot.username}).",
             f"Staff forum {STAFF_CHAT_TITLE!r} ({demo.staff.id}), admin: Admin ({demo.admin.id}).",
             "",
             "Talk to the bot from another terminal:",
-            f"  python -m sandbox chat {here}".rstrip() + "           # as Demo",
-            f"  python -m sandbox chat --user Admin --chat staff {here}".rstrip() + "  # staff",
-            f"  python -m sandbox chat --user Minji --lang ko {here}".rstrip() + "  # a new person",
+            f"  {chat} {here}".rstrip() + "           # as Demo",
+            f"  {chat} --user Admin --chat staff {here}".rstrip() + "  # staff",
+            f"  {chat} --user Minji --lang ko {here}".rstrip() + "  # a new person",
             "Ctrl-C stops the bot and the stand-in.",
         ]
     )
