@@ -27,7 +27,7 @@ from bot.profile import publish_profile
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
 from db.engine import create_engine, create_sessionmaker
-from handlers import errors, fallback, faq, language, private, questions
+from handlers import errors, fallback, faq, intake, language, private, questions
 
 log = logging.getLogger("ipdesk")
 
@@ -93,8 +93,14 @@ def create_bot(settings: Settings) -> Bot:
 
 
 def create_dispatcher(
-    settings: Settings, resources: Resources, *, storage: BaseStorage | None = None
+    settings: Settings,
+    resources: Resources,
+    *,
+    storage: BaseStorage | None = None,
+    complaints: bool = False,
 ) -> Dispatcher:
+    """`complaints` opens the complaint dialog; it stays closed to users until tickets reach
+    staff (hand-off and relay, issue 7), so nobody files into a queue no one reads."""
     dp = Dispatcher(
         storage=storage or MemoryStorage(),
         settings=settings,
@@ -110,9 +116,10 @@ def create_dispatcher(
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(UserI18nMiddleware(resources.i18n))
 
+    dp.include_routers(errors.create_router(), private.create_router())
+    if complaints:
+        dp.include_router(intake.create_router())
     dp.include_routers(
-        errors.create_router(),
-        private.create_router(),
         language.create_router(),
         faq.create_router(),
         questions.create_router(),

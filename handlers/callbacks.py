@@ -10,6 +10,7 @@ from aiogram.filters.callback_data import CallbackData
 class MenuAction(StrEnum):
     HOME = "home"
     FAQ = "faq"
+    COMPLAINT = "complaint"
     HELP = "help"
     PRIVACY = "privacy"
     LANGUAGE = "lang"
@@ -51,3 +52,11 @@ class SwitchLanguageCb(CallbackData, prefix="sl"):
     """ "Continue in Korean": offered when a question is written in another language."""
 
     code: str
+
+
+class ComplaintCb(CallbackData, prefix="c"):
+    """The intake dialog's buttons: a choice (kind, right), skip, done, consent, confirm, edit."""
+
+    action: str  # choose | skip | consent | confirm | edit | field | cancel
+    step: str = ""
+    value: str = ""

@@ -71,7 +71,7 @@ async def make_app(
     """Start the bot as `python -m bot run` builds it, long-polling the stand-in."""
     running: list[tuple[RunningBot, asyncio.Task[None]]] = []
 
-    async def start() -> RunningBot:
+    async def start(*, complaints: bool = True) -> RunningBot:
         account = stand.create_bot(username="ipdesk_bot", first_name="ipdesk")
         settings = load_settings(
             env_file=None,
@@ -82,7 +82,7 @@ async def make_app(
         await asyncio.to_thread(upgrade, sqlite_url)
         resources = create_resources(settings, faq=faq_index)
         bot = create_bot(settings)
-        dp = create_dispatcher(settings, resources)
+        dp = create_dispatcher(settings, resources, complaints=complaints)
         started = asyncio.Event()
 
         async def mark_started() -> None:  # runs after the bot's own start-up hooks

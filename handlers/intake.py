@@ -1,0 +1,210 @@
+"""The complaint dialog: one question at a time, each answer stored as it is given."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.services.intake import AnswerError, IntakeService, Step
+from bot.services.working_hours import is_open, now_in, utc_offset
+from db.models import Draft, User
+from handlers import intake_views as views
+from handlers.callbacks import ComplaintCb, MenuAction, MenuCb
+from handlers.screens import refuse_stale, show
+
+
+class Intake(StatesGroup):
+    """The FSM holds only where the person is; the answers live in the draft row."""
+
+    kind = State()
+    right = State()
+    registration = State()
+    location = State()
+    description = State()
+    company = State()
+    contact = State()
+    evidence = State()
+    consent = State()
+    summary = State()
+
+
+STATES = {Step(state.state.split(":")[1]): state for state in Intake.__states__}
+TEXT_STEPS = (Step.REGISTRATION, Step.LOCATION, Step.DESCRIPTION, Step.COMPANY, Step.CONTACT)
+EVIDENCE_KINDS = F.photo | F.document | F.video
+
+
+def create_router() -> Router:
+    router = Router(name="intake")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router.message.register(cancel, Command("cancel"))
+    router.message.register(begin, Command("complaint"))
+    router.callback_query.register(begin_from_menu, MenuCb.filter(F.action == MenuAction.COMPLAINT))
+    router.message.register(text_answer, StateFilter(*(STATES[s] for s in TEXT_STEPS)), F.text)
+    router.message.register(evidence, StateFilter(Intake.evidence), EVIDENCE_KINDS)
+    router.message.register(not_text, StateFilter(*(STATES[s] for s in TEXT_STEPS)))
+    router.message.register(use_buttons, StateFilter(Intake))
+    router.callback_query.register(button, ComplaintCb.filter())
+    return router
+
+
+async def begin(message: Message, user: User, session: AsyncSession, state: FSMContext) -> None:
+    """Start a complaint, or pick up an unfinished one where it was left."""
+    service = IntakeService(session)
+    draft = await service.open_draft(user.id) or await service.start(user.id)
+    text, markup = await screen(service, draft)
+    await state.set_state(STATES[Step(draft.step)])
+    await message.answer(text, reply_markup=markup)
+
+
+async def begin_from_menu(
+    query: CallbackQuery, user: User, session: AsyncSession, state: FSMContext
+) -> None:
+    service = IntakeService(session)
+    draft = await service.open_draft(user.id) or await service.start(user.id)
+    await state.set_state(STATES[Step(draft.step)])
+    text, markup = await screen(service, draft)
+    await show(query, text, markup)
+
+
+async def text_answer(
+    message: Message, user: User, session: AsyncSession, state: FSMContext
+) -> None:
+    service = IntakeService(session)
+    draft = await current(service, user, state)
+    if draft is None:
+        return await lost(message, state)
+    try:
+        step = await service.answer(draft, Step(draft.step), message.text or "")
+    except AnswerError as error:
+        await message.answer(views.hint(error))
+        return None
+    await state.set_state(STATES[step])
+    text, markup = await screen(service, draft)
+    await message.answer(text, reply_markup=markup)
+    return None
+
+
+async def evidence(message: Message, user: User, session: AsyncSession, state: FSMContext) -> None:
+    service = IntakeService(session)
+    draft = await current(service, user, state)
+    if draft is None:
+        return await lost(message, state)
+    kind, file_id, unique_id = _file_of(message)
+    try:
+        count = await service.add_attachment(
+            draft,
+            kind=kind,
+            file_id=file_id,
+            file_unique_id=unique_id,
+            media_group_id=message.media_group_id,
+            source_message_id=message.message_id,
+        )
+    except AnswerError as error:
+        await message.answer(views.hint(error))
+        return None
+    _question, markup = views.question(Step.EVIDENCE, count)
+    await message.answer(views.file_received(count), reply_markup=markup)
+    return None
+
+
+async def not_text(message: Message) -> None:
+    await message.answer(views.text_please())
+
+
+async def use_buttons(message: Message) -> None:
+    await message.answer(views.use_buttons())
+
+
+async def button(
+    query: CallbackQuery,
+    callback_data: ComplaintCb,
+    user: User,
+    session: AsyncSession,
+    state: FSMContext,
+    settings: Settings,
+) -> None:
+    service = IntakeService(session)
+    draft = await service.open_draft(user.id)
+    if draft is None:
+        await state.clear()
+        return await refuse_stale(query)
+    action, step = callback_data.action, callback_data.step
+    try:
+        if action == "cancel":
+            await service.cancel(draft)
+            await state.clear()
+            return await show(query, views.cancelled(), None)
+        if action == "edit" and draft.step == Step.SUMMARY:
+            text, markup = views.edit_menu()
+            return await show(query, text, markup)
+        if action == "field" and draft.step == Step.SUMMARY and step in Step.__members__.values():
+            await service.edit(draft, Step(step))
+        elif action == "confirm" and draft.step == Step.SUMMARY:
+            ticket = await service.submit(draft, user)
+            await state.clear()
+            now = now_in(settings.tz)
+            hours = views.describe_hours(settings.hours, utc_offset(now))
+            receipt = views.receipt(ticket, hours, is_open(settings.hours, now))
+            return await show(query, receipt, None)
+        elif step != draft.step:
+            return await refuse_stale(query)  # a button from an earlier question
+        elif action == "choose":
+            await service.choose(draft, Step(step), callback_data.value)
+        elif action == "skip":
+            await service.skip(draft, Step(step))
+        elif action == "consent":
+            await service.consent(draft)
+        else:
+            return await refuse_stale(query)
+    except AnswerError:
+        return await refuse_stale(query)
+    await state.set_state(STATES[Step(draft.step)])
+    text, markup = await screen(service, draft)
+    return await show(query, text, markup)
+
+
+async def cancel(message: Message, user: User, session: AsyncSession, state: FSMContext) -> None:
+    service = IntakeService(session)
+    draft = await service.open_draft(user.id)
+    await state.clear()
+    if draft is None:
+        await message.answer(views.nothing_to_cancel())
+        return
+    await service.cancel(draft)
+    await message.answer(views.cancelled())
+
+
+async def screen(service: IntakeService, draft: Draft) -> tuple[str, InlineKeyboardMarkup]:
+    files = len(await service.attachments(draft))
+    if draft.step == Step.SUMMARY:
+        return views.summary(draft, files)
+    return views.question(Step(draft.step), files)
+
+
+async def current(service: IntakeService, user: User, state: FSMContext) -> Draft | None:
+    draft = await service.open_draft(user.id)
+    if draft is not None and await state.get_state() != STATES[Step(draft.step)].state:
+        await state.set_state(STATES[Step(draft.step)])  # the draft is the truth
+    return draft
+
+
+async def lost(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(views.nothing_to_cancel())
+
+
+def _file_of(message: Message) -> tuple[str, str, str]:
+    if message.photo:
+        biggest = message.photo[-1]
+        return "photo", biggest.file_id, biggest.file_unique_id
+    if message.video:
+        return "video", message.video.file_id, message.video.file_unique_id
+    assert message.document is not None
+    return "document", message.document.file_id, message.document.file_unique_id
