@@ -5,12 +5,17 @@ from __future__ import annotations
 from enum import StrEnum
 
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
+    TelegramEntityTooLarge,
     TelegramForbiddenError,
     TelegramMigrateToChat,
+    TelegramNetworkError,
     TelegramRetryAfter,
+    TelegramServerError,
 )
+from aiohttp import ClientConnectorError
 
 
 class Failure(StrEnum):
@@ -21,6 +26,10 @@ class Failure(StrEnum):
     NOT_MODIFIED = "not_modified"  # an edit that changes nothing (a double tap)
     MESSAGE_GONE = "message_gone"  # the message to edit or delete no longer exists
     RETRY_AFTER = "retry_after"  # 429 flood control
+    # Worth retrying; the first two may have taken effect (the request reached Telegram).
+    SERVER_ERROR = "server_error"  # 5xx, or an answer that is not Telegram's JSON (a proxy page)
+    NO_ANSWER = "no_answer"  # a timeout or a dropped connection
+    UNREACHABLE = "unreachable"  # the connection was never made: nothing was sent
     OTHER = "other"
 
 
@@ -33,14 +42,32 @@ _BAD_REQUEST_MARKERS: tuple[tuple[str, Failure], ...] = (
     ("message can't be edited", Failure.MESSAGE_GONE),
 )
 
+# Outcomes after which the call may have taken effect although the bot heard an error.
+MAY_HAVE_TAKEN_EFFECT = frozenset({Failure.SERVER_ERROR, Failure.NO_ANSWER})
 
-def classify(error: TelegramAPIError) -> Failure:
+
+def classify(error: TelegramAPIError | ClientDecodeError) -> Failure:
+    """What went wrong, for any error a Bot API call raises.
+
+    `ClientDecodeError` is not a `TelegramAPIError`: aiogram raises it when the answer is not
+    Telegram's JSON, e.g. the HTML 502 page of a proxy in front of the Bot API.
+    """
+    if isinstance(error, ClientDecodeError):
+        return Failure.SERVER_ERROR
     if isinstance(error, TelegramRetryAfter):
         return Failure.RETRY_AFTER
     if isinstance(error, TelegramMigrateToChat):
         return Failure.CHAT_MIGRATED
     if isinstance(error, TelegramForbiddenError):
         return Failure.BLOCKED
+    if isinstance(error, TelegramServerError):
+        return Failure.SERVER_ERROR
+    if isinstance(error, TelegramEntityTooLarge):  # a 413, raised as a network error
+        return Failure.OTHER
+    if isinstance(error, TelegramNetworkError):
+        if isinstance(error.__cause__, ClientConnectorError):
+            return Failure.UNREACHABLE
+        return Failure.NO_ANSWER
     if isinstance(error, TelegramBadRequest):
         text = error.message.lower()
         for marker, failure in _BAD_REQUEST_MARKERS:
