@@ -19,6 +19,7 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.delivery import Delivery
 from bot.faq.content import FaqBase, load_faq
 from bot.faq.match import FaqMatcher
 from bot.languages import DEFAULT_LANGUAGE
@@ -27,7 +28,18 @@ from bot.profile import publish_profile
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
 from db.engine import create_engine, create_sessionmaker
-from handlers import errors, fallback, faq, intake, language, private, questions
+from handlers import (
+    errors,
+    fallback,
+    faq,
+    intake,
+    language,
+    private,
+    questions,
+    relay,
+    staff,
+    staff_views,
+)
 
 log = logging.getLogger("ipdesk")
 
@@ -101,8 +113,14 @@ def create_dispatcher(
 ) -> Dispatcher:
     """`complaints` opens the complaint dialog; it stays closed to users until tickets reach
     staff (hand-off and relay, issue 7), so nobody files into a queue no one reads."""
+    delivery = Delivery(
+        resources.sessionmaker,
+        staff_chat_id=settings.staff_chat_id,
+        render=staff_views.renderers(resources.i18n, settings.staff_language),
+    )
     dp = Dispatcher(
         storage=storage or MemoryStorage(),
+        delivery=delivery,
         settings=settings,
         i18n=resources.i18n,
         sessionmaker=resources.sessionmaker,
@@ -114,12 +132,21 @@ def create_dispatcher(
     dp.update.outer_middleware(resources.tracker)
     dp.update.outer_middleware(DbSessionMiddleware(resources.sessionmaker))
     dp.update.outer_middleware(UserMiddleware())
-    dp.update.outer_middleware(UserI18nMiddleware(resources.i18n))
+    dp.update.outer_middleware(
+        UserI18nMiddleware(
+            resources.i18n,
+            staff_chat_id=settings.staff_chat_id,
+            staff_language=settings.staff_language,
+        )
+    )
 
-    dp.include_routers(errors.create_router(), private.create_router())
+    dp.include_routers(
+        errors.create_router(), staff.create_router(settings), private.create_router()
+    )
     if complaints:
         dp.include_router(intake.create_router())
     dp.include_routers(
+        relay.create_router(),
         language.create_router(),
         faq.create_router(),
         questions.create_router(),
@@ -128,6 +155,7 @@ def create_dispatcher(
 
     async def on_startup(bot: Bot) -> None:
         await publish_profile(bot, resources.i18n)
+        await delivery.start(bot)
 
     async def on_shutdown() -> None:
         if not await resources.tracker.wait_idle(SHUTDOWN_GRACE_SECONDS):
@@ -135,6 +163,7 @@ def create_dispatcher(
                 "shutdown: updates still in flight after the grace period",
                 extra={"in_flight": resources.tracker.in_flight},
             )
+        await delivery.stop()
 
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)

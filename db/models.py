@@ -216,6 +216,8 @@ class TicketAttachment(Base):
     file_id: Mapped[str] = mapped_column(String(256))
     file_unique_id: Mapped[str] = mapped_column(String(128))
     media_group_id: Mapped[str | None] = mapped_column(String(64))
+    # The user's own message (in their private chat with the bot), copied into the topic.
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RelayedMessage(Base):

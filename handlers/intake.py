@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
+from bot.delivery import Delivery
 from bot.services.intake import AnswerError, IntakeService, Step
 from bot.services.working_hours import is_open, now_in, utc_offset
 from db.models import Draft, User
@@ -129,6 +130,7 @@ async def button(
     session: AsyncSession,
     state: FSMContext,
     settings: Settings,
+    delivery: Delivery,
 ) -> None:
     service = IntakeService(session)
     draft = await service.open_draft(user.id)
@@ -152,7 +154,8 @@ async def button(
             now = now_in(settings.tz)
             hours = views.describe_hours(settings.hours, utc_offset(now))
             receipt = views.receipt(ticket, hours, is_open(settings.hours, now))
-            return await show(query, receipt, None)
+            await show(query, receipt, None)
+            return await delivery.handoff()  # its topic now; the sweep retries on failure
         elif step != draft.step:
             return await refuse_stale(query)  # a button from an earlier question
         elif action == "choose":

@@ -71,13 +71,14 @@ async def make_app(
     """Start the bot as `python -m bot run` builds it, long-polling the stand-in."""
     running: list[tuple[RunningBot, asyncio.Task[None]]] = []
 
-    async def start(*, complaints: bool = True) -> RunningBot:
+    async def start(*, complaints: bool = True, **overrides: object) -> RunningBot:
         account = stand.create_bot(username="ipdesk_bot", first_name="ipdesk")
         settings = load_settings(
             env_file=None,
             bot_token=account.token,
             telegram_api_base=stand.base_url,
             database_url=sqlite_url,
+            **overrides,
         )
         await asyncio.to_thread(upgrade, sqlite_url)
         resources = create_resources(settings, faq=faq_index)

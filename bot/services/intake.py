@@ -252,6 +252,7 @@ class IntakeService:
                     file_id=part.file_id,
                     file_unique_id=part.file_unique_id,
                     media_group_id=part.media_group_id,
+                    source_message_id=part.source_message_id,
                 )
             )
         draft.submitted_at = utcnow()

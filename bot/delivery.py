@@ -1,0 +1,73 @@
+"""What runs beside the handlers: the outbox worker and the desk's hand-off sweep.
+
+Built by `create_dispatcher`, started with the bot on start-up, stopped on shutdown after the
+updates in flight have finished (so their sends are queued, then delivered or left for later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import Bot
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.messenger import TelegramMessenger
+from bot.services.desk import Renderers, TicketDesk, run_every
+from bot.services.outbox import OutboxWorker
+
+log = logging.getLogger("ipdesk.delivery")
+
+HANDOFF_SWEEP_SECONDS = 30.0
+
+
+class Delivery:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        staff_chat_id: int | None,
+        render: Renderers,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._staff_chat_id = staff_chat_id
+        self._render = render
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stop = asyncio.Event()
+        self.worker: OutboxWorker | None = None
+        self.desk: TicketDesk | None = None
+
+    async def start(self, bot: Bot) -> None:
+        messenger = TelegramMessenger(bot)
+        self.desk = TicketDesk(
+            self._sessionmaker,
+            messenger,
+            staff_chat_id=self._staff_chat_id,
+            render=self._render,
+            wake_outbox=self.wake,
+        )
+        self.worker = OutboxWorker(self._sessionmaker, messenger, hooks=self.desk)
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self.worker.run(), name="outbox"),
+            asyncio.create_task(
+                run_every(HANDOFF_SWEEP_SECONDS, self.desk.handoff_pending, self._stop),
+                name="handoff",
+            ),
+        ]
+
+    def wake(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
+
+    async def handoff(self) -> None:
+        """A ticket was filed: give it its topic now rather than at the next sweep."""
+        if self.desk is not None:
+            await self.desk.handoff_pending()
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self.worker is not None:
+            await self.worker.stop()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []

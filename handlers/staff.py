@@ -1,0 +1,51 @@
+"""The staff chat: staff write in a ticket's topic to answer its user; others are refused."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Filter
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.config import Settings
+from bot.delivery import Delivery
+from handlers import staff_views
+
+NOTE_PREFIXES = ("//", "/note")
+
+
+class IsStaff(Filter):
+    """Staff are STAFF_IDS and ADMIN_IDS (conventions); membership of the chat grants nothing."""
+
+    async def __call__(self, message: Message, settings: Settings) -> bool:
+        sender = message.from_user
+        return sender is not None and sender.id in (settings.staff_ids | settings.admin_ids)
+
+
+def create_router(settings: Settings) -> Router:
+    router = Router(name="staff")
+    if settings.staff_chat_id is None:
+        return router
+    router.message.filter(F.chat.id == settings.staff_chat_id)
+    router.message.register(note, IsStaff(), F.text.startswith(NOTE_PREFIXES))
+    router.message.register(to_user, IsStaff(), F.message_thread_id)
+    router.message.register(refuse, ~IsStaff(), ~F.from_user.is_bot)
+    return router
+
+
+async def note(message: Message) -> None:
+    """Internal: stays in the topic, never sent to the user."""
+
+
+async def to_user(message: Message, session: AsyncSession, delivery: Delivery) -> None:
+    desk = delivery.desk
+    if desk is None or message.message_thread_id is None:
+        return
+    ticket = await desk.ticket_of_topic(session, message.chat.id, message.message_thread_id)
+    if ticket is None:
+        return  # the general topic, or a topic that is not a ticket's
+    await desk.relay_to_user(session, ticket, message.chat.id, message.message_id)
+
+
+async def refuse(message: Message) -> None:
+    await message.reply(staff_views.staff_only())

@@ -1,0 +1,157 @@
+"""Hand-off and relay through the stand-in: a topic per ticket with its card and evidence,
+the user's messages reach staff, staff replies reach the user, notes stay, strangers are refused."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
+from sqlalchemy import select
+
+from db.models import RelayedMessage, Ticket, User
+from sandbox.driver import GroupDriver, UserDriver
+from sandbox.server import StandIn
+from tests.conftest import RunningBot
+from tests.test_intake_dialog import file_a_complaint
+
+
+@pytest.fixture
+def staff_chat(stand: StandIn) -> GroupDriver:
+    return stand.create_supergroup("ipdesk staff", forum=True)
+
+
+@pytest.fixture
+def specialist(stand: StandIn, staff_chat: GroupDriver) -> UserDriver:
+    person = stand.create_user("Aigul", language_code="ru")
+    staff_chat.add_member(person, status="administrator")
+    return person
+
+
+@pytest.fixture
+async def desk_app(
+    make_app: Callable[..., Awaitable[RunningBot]],
+    staff_chat: GroupDriver,
+    specialist: UserDriver,
+) -> RunningBot:
+    app = await make_app(staff_chat_id=staff_chat.id, staff_ids=str(specialist.id))
+    staff_chat.add_bot(app.stand.world.bots[app.bot.id])
+    return app
+
+
+async def filed(app: RunningBot, user: UserDriver) -> Ticket:
+    """File a complaint and wait until its topic exists."""
+    summary = await file_a_complaint(app, user)
+    await user.press(summary, callback_data="c:confirm::")
+    await user.expect_edit()
+    for _ in range(100):
+        async with app.resources.sessionmaker() as session:
+            ticket = await session.scalar(select(Ticket).where(Ticket.user_id == user.id))
+        if ticket is not None and ticket.topic_id is not None:
+            return ticket
+        await asyncio.sleep(0.05)
+    raise AssertionError("the ticket got no topic")
+
+
+async def test_a_ticket_gets_its_topic_card_and_evidence(
+    desk_app: RunningBot, staff_chat: GroupDriver
+) -> None:
+    user = desk_app.stand.create_user("Minji", language_code="ko")
+    ticket = await filed(desk_app, user)
+    assert ticket.topic_id is not None
+    [topic] = staff_chat.topics()
+    assert topic["name"].startswith(f"{ticket.number} · ACME Korea ·") and topic["name"].endswith(
+        "KO"
+    )
+    card = await staff_chat.expect_message(thread_id=ticket.topic_id)
+    assert card["text"].startswith(f"🆕 {ticket.number}")
+    assert "Контрафактные товары" in card["text"]  # the staff language (ru by default)
+    evidence = await staff_chat.expect_message(thread_id=ticket.topic_id)
+    assert "photo" in evidence
+
+
+async def test_the_conversation_goes_both_ways(
+    desk_app: RunningBot, staff_chat: GroupDriver, specialist: UserDriver
+) -> None:
+    user = desk_app.stand.create_user("Minji", language_code="ko")
+    ticket = await filed(desk_app, user)
+    await staff_chat.expect_messages(2, thread_id=ticket.topic_id)  # card, photo
+
+    await user.send("추가 사진도 보낼 수 있습니까?")
+    relayed = await staff_chat.expect_message(thread_id=ticket.topic_id)
+    assert relayed["text"] == "추가 사진도 보낼 수 있습니까?"
+
+    await specialist.send("Да, присылайте.", chat=staff_chat, thread_id=ticket.topic_id)
+    answer = await user.expect_message()
+    assert answer["text"] == "Да, присылайте."
+    assert "Aigul" not in str(answer)  # a copy: the specialist's name is not shown
+
+    await specialist.send("// проверить по реестру", chat=staff_chat, thread_id=ticket.topic_id)
+    await user.expect_no_message(within=0.5)
+
+    async with desk_app.resources.sessionmaker() as session:
+        relays = list(await session.scalars(select(RelayedMessage).order_by(RelayedMessage.id)))
+    assert [(r.direction, r.status) for r in relays] == [
+        ("to_staff", "delivered"),
+        ("to_user", "delivered"),
+    ]
+
+
+async def test_a_stranger_in_the_staff_chat_is_refused(
+    desk_app: RunningBot, staff_chat: GroupDriver
+) -> None:
+    user = desk_app.stand.create_user("Minji", language_code="ko")
+    ticket = await filed(desk_app, user)
+    await staff_chat.expect_messages(2, thread_id=ticket.topic_id)
+    stranger = desk_app.stand.create_user("Mallory", language_code="en")
+    staff_chat.add_member(stranger)
+    await stranger.send("give me the data", chat=staff_chat, thread_id=ticket.topic_id)
+    refusal = await staff_chat.expect_message(thread_id=ticket.topic_id)
+    assert refusal["text"] == "Действовать здесь могут только сотрудники; ничего не изменено."
+    await user.expect_no_message(within=0.5)
+
+
+async def test_a_deleted_topic_is_recreated(desk_app: RunningBot, staff_chat: GroupDriver) -> None:
+    user = desk_app.stand.create_user("Jane", language_code="en")
+    ticket = await filed(desk_app, user)
+    await staff_chat.expect_messages(2, thread_id=ticket.topic_id)
+    await desk_app.bot.delete_forum_topic(staff_chat.id, ticket.topic_id)
+    await user.send("Any news?")
+    for _ in range(100):
+        async with desk_app.resources.sessionmaker() as session:
+            moved = await session.get(Ticket, ticket.id)
+        if moved is not None and moved.topic_id != ticket.topic_id:
+            break
+        await asyncio.sleep(0.05)
+    assert moved is not None and moved.topic_id not in (None, ticket.topic_id)
+    arrived = await staff_chat.expect_messages(2, thread_id=moved.topic_id)
+    assert sorted(m["text"] for m in arrived) == sorted(
+        ["Any news?", f"Прежняя тема {ticket.number} была удалена; переписка продолжается здесь."]
+    )  # the waiting message is retried at once, the notice follows it
+
+
+async def test_a_blocked_user_is_marked_and_staff_are_told(
+    desk_app: RunningBot, staff_chat: GroupDriver, specialist: UserDriver
+) -> None:
+    user = desk_app.stand.create_user("Jane", language_code="en")
+    ticket = await filed(desk_app, user)
+    await staff_chat.expect_messages(2, thread_id=ticket.topic_id)
+    user.block_bot()
+    for text in ("First answer", "Second answer"):
+        await specialist.send(text, chat=staff_chat, thread_id=ticket.topic_id)
+    notice = await staff_chat.expect_message(thread_id=ticket.topic_id, timeout=10)
+    assert notice["text"] == (
+        f"Пользователь обращения {ticket.number} заблокировал бота: "
+        "сообщения ему доставить нельзя."
+    )
+    for _ in range(60):  # the second answer waits its turn behind the first (pacing)
+        async with desk_app.resources.sessionmaker() as session:
+            stored = await session.get(User, user.id)
+            relays = list(await session.scalars(select(RelayedMessage)))
+        statuses = sorted(r.status for r in relays if r.direction == "to_user")
+        if statuses == ["blocked", "blocked"]:
+            break
+        await asyncio.sleep(0.1)
+    assert statuses == ["blocked", "blocked"]
+    assert stored is not None and stored.blocked_at is not None
+    await staff_chat.expect_no_message(within=0.3, thread_id=ticket.topic_id)  # told once
