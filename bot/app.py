@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.delivery import Delivery
 from bot.faq.content import FaqBase, load_faq
 from bot.faq.match import FaqMatcher
+from bot.features import Features
 from bot.languages import DEFAULT_LANGUAGE
 from bot.middlewares import DbSessionMiddleware, InFlightTracker, UserI18nMiddleware, UserMiddleware
 from bot.profile import publish_profile
@@ -109,18 +110,18 @@ def create_dispatcher(
     resources: Resources,
     *,
     storage: BaseStorage | None = None,
-    complaints: bool = False,
 ) -> Dispatcher:
-    """`complaints` opens the complaint dialog; it stays closed to users until tickets reach
-    staff (hand-off and relay, issue 7), so nobody files into a queue no one reads."""
     delivery = Delivery(
         resources.sessionmaker,
         staff_chat_id=settings.staff_chat_id,
         render=staff_views.renderers(resources.i18n, settings.staff_language),
     )
+    # Complaints open only where a staff chat will read them.
+    features = Features(complaints=settings.staff_chat_id is not None)
     dp = Dispatcher(
         storage=storage or MemoryStorage(),
         delivery=delivery,
+        features=features,
         settings=settings,
         i18n=resources.i18n,
         sessionmaker=resources.sessionmaker,
@@ -143,7 +144,7 @@ def create_dispatcher(
     dp.include_routers(
         errors.create_router(), staff.create_router(settings), private.create_router()
     )
-    if complaints:
+    if features.complaints:
         dp.include_router(intake.create_router())
     dp.include_routers(
         relay.create_router(),
@@ -154,7 +155,7 @@ def create_dispatcher(
     )
 
     async def on_startup(bot: Bot) -> None:
-        await publish_profile(bot, resources.i18n)
+        await publish_profile(bot, resources.i18n, features)
         await delivery.start(bot)
 
     async def on_shutdown() -> None:

@@ -10,14 +10,17 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.features import Features
 from bot.languages import DEFAULT_LANGUAGE, LANGUAGES
 
 log = logging.getLogger("ipdesk.profile")
 
 
-def user_commands() -> list[BotCommand]:
+def user_commands(features: Features) -> list[BotCommand]:
+    complaint = [BotCommand(command="complaint", description=_("File a complaint"))]
     return [
         BotCommand(command="start", description=_("Main menu")),
+        *(complaint if features.complaints else []),
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="privacy", description=_("Your data and privacy")),
         BotCommand(command="help", description=_("What this bot can do")),
@@ -37,13 +40,15 @@ def short_description() -> str:
     return _("IP protection in Kazakhstan: answers and help for rights holders.")
 
 
-async def publish_profile(bot: Bot, i18n: I18n) -> None:
+async def publish_profile(bot: Bot, i18n: I18n, features: Features) -> None:
     """Set per-language commands and descriptions; the bare call (no language) is English."""
     try:
         for lang in (*LANGUAGES, None):
             with i18n.context(), i18n.use_locale(lang or DEFAULT_LANGUAGE):
                 await bot.set_my_commands(
-                    user_commands(), scope=BotCommandScopeAllPrivateChats(), language_code=lang
+                    user_commands(features),
+                    scope=BotCommandScopeAllPrivateChats(),
+                    language_code=lang,
                 )
                 await bot.set_my_description(description(), language_code=lang)
                 await bot.set_my_short_description(short_description(), language_code=lang)

@@ -60,3 +60,8 @@ class ComplaintCb(CallbackData, prefix="c"):
     action: str  # choose | skip | consent | confirm | edit | field | cancel
     step: str = ""
     value: str = ""
+
+
+class TicketCb(CallbackData, prefix="t"):
+    action: str  # leave
+    id: int

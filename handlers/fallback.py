@@ -9,6 +9,7 @@ from aiogram.enums import ChatType
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.features import Features
 from handlers import keyboards
 from handlers.screens import refuse_stale
 
@@ -33,8 +34,8 @@ async def unknown_command(message: Message) -> None:
     )
 
 
-async def unsupported(message: Message) -> None:
+async def unsupported(message: Message, features: Features) -> None:
     await message.answer(
         _("I can't work with this kind of message. Please send text or use the menu."),
-        reply_markup=keyboards.main_menu(),
+        reply_markup=keyboards.main_menu(features),
     )

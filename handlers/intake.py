@@ -154,7 +154,7 @@ async def button(
             now = now_in(settings.tz)
             hours = views.describe_hours(settings.hours, utc_offset(now))
             receipt = views.receipt(ticket, hours, is_open(settings.hours, now))
-            await show(query, receipt, None)
+            await show(query, receipt, views.receipt_keyboard(ticket))
             return await delivery.handoff()  # its topic now; the sweep retries on failure
         elif step != draft.step:
             return await refuse_stale(query)  # a button from an earlier question

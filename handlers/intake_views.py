@@ -11,7 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import WorkingHours
 from bot.services.intake import MAX_ATTACHMENTS, AnswerError, Invalid, Kind, Right, Step
 from db.models import Draft, Ticket
-from handlers.callbacks import ComplaintCb
+from handlers.callbacks import ComplaintCb, TicketCb
 
 
 def kind_label(kind: str) -> str:
@@ -184,6 +184,29 @@ def text_please() -> str:
 
 def file_received(count: int) -> str:
     return _("File received ({count} in total). Send more, or press Done.").format(count=count)
+
+
+def receipt_keyboard(ticket: Ticket) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=_("↩️ Back to questions and answers"),
+        callback_data=TicketCb(action="leave", id=ticket.id),
+    )
+    return kb.as_markup()
+
+
+def left(ticket: Ticket) -> str:
+    return _(
+        "Your messages now go to questions and answers again. Staff replies on {number} "
+        "still reach you here."
+    ).format(number=ticket.number)
+
+
+def closed(ticket: Ticket) -> str:
+    return _(
+        "Ticket {number} is closed. Thank you for writing to us. To raise a new matter, "
+        "send /complaint."
+    ).format(number=ticket.number)
 
 
 def receipt(ticket: Ticket, hours: str, open_now: bool) -> str:

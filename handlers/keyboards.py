@@ -6,6 +6,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.features import Features
 from bot.languages import LANGUAGES
 from handlers.callbacks import LanguageCb, MenuAction, MenuCb
 
@@ -13,13 +14,15 @@ from handlers.callbacks import LanguageCb, MenuAction, MenuCb
 LANGUAGE_NAMES = {"kk": "🇰🇿 Қазақша", "ru": "🇷🇺 Русский", "ko": "🇰🇷 한국어", "en": "🇬🇧 English"}
 
 
-def main_menu() -> InlineKeyboardMarkup:
+def main_menu(features: Features) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("📚 Questions and answers"), callback_data=MenuCb(action=MenuAction.FAQ))
+    if features.complaints:
+        kb.button(text=_("📝 File a complaint"), callback_data=MenuCb(action=MenuAction.COMPLAINT))
     kb.button(text=_("🌐 Language"), callback_data=MenuCb(action=MenuAction.LANGUAGE))
     kb.button(text=_("ℹ️ Help"), callback_data=MenuCb(action=MenuAction.HELP))
     kb.button(text=_("🔒 Privacy"), callback_data=MenuCb(action=MenuAction.PRIVACY))
-    kb.adjust(1, 1, 2)
+    kb.adjust(*([1, 1] if features.complaints else [1]), 1, 2)
     return kb.as_markup()
 
 

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.features import Features
 from bot.languages import LANGUAGES
 from bot.services.users import UserService
 from db.models import User
@@ -39,10 +40,17 @@ async def menu_language(query: CallbackQuery, user: User) -> None:
 
 
 async def set_language(
-    query: CallbackQuery, callback_data: LanguageCb, user: User, session: AsyncSession, i18n: I18n
+    query: CallbackQuery,
+    callback_data: LanguageCb,
+    user: User,
+    session: AsyncSession,
+    i18n: I18n,
+    features: Features,
 ) -> None:
     await UserService(session).set_language(user, callback_data.code)
     # From here on this update speaks the new language.
     with i18n.use_locale(callback_data.code):
         await query.answer(_("I will speak English with you now."))
-        await show(query, texts.welcome(user.first_name), keyboards.main_menu(), answered=True)
+        await show(
+            query, texts.welcome(user.first_name), keyboards.main_menu(features), answered=True
+        )

@@ -11,6 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deeplink import parse_start_payload
+from bot.features import Features
 from bot.services.faq import FaqCatalogue
 from bot.services.users import UserService
 from db.models import User
@@ -36,7 +37,12 @@ def create_router() -> Router:
 
 
 async def start(
-    message: Message, command: CommandObject, user: User, session: AsyncSession, faq: FaqCatalogue
+    message: Message,
+    command: CommandObject,
+    user: User,
+    session: AsyncSession,
+    faq: FaqCatalogue,
+    features: Features,
 ) -> None:
     link = parse_start_payload(command.args)
     if link is not None:
@@ -51,7 +57,7 @@ async def start(
             ),
         )
         return
-    await message.answer(texts.welcome(user.first_name), reply_markup=keyboards.main_menu())
+    await message.answer(texts.welcome(user.first_name), reply_markup=keyboards.main_menu(features))
 
 
 async def show_help(message: Message) -> None:
@@ -62,9 +68,12 @@ async def show_privacy(message: Message) -> None:
     await message.answer(texts.privacy_text(), reply_markup=keyboards.back_home())
 
 
-async def menu(query: CallbackQuery, callback_data: MenuCb, user: User) -> None:
+async def menu(query: CallbackQuery, callback_data: MenuCb, user: User, features: Features) -> None:
     screens = {
-        MenuAction.HOME: (lambda: texts.welcome(user.first_name), keyboards.main_menu),
+        MenuAction.HOME: (
+            lambda: texts.welcome(user.first_name),
+            lambda: keyboards.main_menu(features),
+        ),
         MenuAction.HELP: (texts.help_text, keyboards.back_home),
         MenuAction.PRIVACY: (texts.privacy_text, keyboards.back_home),
     }

@@ -7,12 +7,15 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Filter
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Delivery
 from bot.services.desk import TicketDesk
 from db.models import Ticket, User
+from handlers import intake_views as views
+from handlers.callbacks import TicketCb
+from handlers.screens import refuse_stale
 
 
 class HasActiveTicket(Filter):
@@ -29,9 +32,23 @@ class HasActiveTicket(Filter):
 
 def create_router() -> Router:
     router = Router(name="relay")
+    router.callback_query.register(leave, TicketCb.filter(F.action == "leave"))
     router.message.filter(F.chat.type == ChatType.PRIVATE, HasActiveTicket())
     router.message.register(to_staff, ~F.text.startswith("/"))
     return router
+
+
+async def leave(
+    query: CallbackQuery, callback_data: TicketCb, user: User, session: AsyncSession
+) -> None:
+    ticket = await session.get(Ticket, callback_data.id)
+    if ticket is None or ticket.user_id != user.id:
+        return await refuse_stale(query)
+    await TicketDesk.leave(session, user)
+    await query.answer()
+    if query.message is not None:
+        await query.bot.send_message(query.message.chat.id, views.left(ticket))  # type: ignore[union-attr]
+    return None
 
 
 async def to_staff(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Filter
+from aiogram.filters import Command, Filter
 from aiogram.types import Message
+from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.delivery import Delivery
-from handlers import staff_views
+from handlers import intake_views, staff_views
 
 NOTE_PREFIXES = ("//", "/note")
 
@@ -27,10 +28,24 @@ def create_router(settings: Settings) -> Router:
     if settings.staff_chat_id is None:
         return router
     router.message.filter(F.chat.id == settings.staff_chat_id)
+    router.message.register(close, IsStaff(), Command("close"), F.message_thread_id)
     router.message.register(note, IsStaff(), F.text.startswith(NOTE_PREFIXES))
     router.message.register(to_user, IsStaff(), F.message_thread_id)
     router.message.register(refuse, ~IsStaff(), ~F.from_user.is_bot)
     return router
+
+
+async def close(message: Message, session: AsyncSession, delivery: Delivery, i18n: I18n) -> None:
+    desk = delivery.desk
+    if desk is None or message.message_thread_id is None:
+        return
+    ticket = await desk.ticket_of_topic(session, message.chat.id, message.message_thread_id)
+    if ticket is None:
+        return
+    with i18n.use_locale(ticket.language):  # the user's language, not the staff chat's
+        notice = intake_views.closed(ticket)
+    if await desk.close(session, ticket, notice):
+        await message.reply(staff_views.closed(ticket))
 
 
 async def note(message: Message) -> None:

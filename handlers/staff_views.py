@@ -76,5 +76,9 @@ def user_blocked(ticket: Ticket) -> str:
     ).format(number=ticket.number)
 
 
+def closed(ticket: Ticket) -> str:
+    return _("{number} is closed; the user has been told.").format(number=ticket.number)
+
+
 def staff_only() -> str:
     return _("Only the desk's staff can act here; nothing was changed.")

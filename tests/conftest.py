@@ -72,7 +72,10 @@ async def make_app(
     running: list[tuple[RunningBot, asyncio.Task[None]]] = []
 
     async def start(*, complaints: bool = True, **overrides: object) -> RunningBot:
+        """`complaints` gives the bot a staff forum (complaints open only with one)."""
         account = stand.create_bot(username="ipdesk_bot", first_name="ipdesk")
+        if complaints and "staff_chat_id" not in overrides:
+            overrides["staff_chat_id"] = stand.create_supergroup("staff", forum=True).id
         settings = load_settings(
             env_file=None,
             bot_token=account.token,
@@ -83,7 +86,7 @@ async def make_app(
         await asyncio.to_thread(upgrade, sqlite_url)
         resources = create_resources(settings, faq=faq_index)
         bot = create_bot(settings)
-        dp = create_dispatcher(settings, resources, complaints=complaints)
+        dp = create_dispatcher(settings, resources)
         started = asyncio.Event()
 
         async def mark_started() -> None:  # runs after the bot's own start-up hooks

@@ -35,7 +35,13 @@ async def test_start_greets_in_the_users_language(app: RunningBot, lang: str) ->
     assert reply["text"] == render(i18n, lang, texts.welcome, NAMES[lang])
     assert buttons(reply) == [
         tr(i18n, lang, msgid)
-        for msgid in ("📚 Questions and answers", "🌐 Language", "ℹ️ Help", "🔒 Privacy")
+        for msgid in (
+            "📚 Questions and answers",
+            "📝 File a complaint",
+            "🌐 Language",
+            "ℹ️ Help",
+            "🔒 Privacy",
+        )
     ]
     stored = await stored_user(app, user.id)
     assert stored is not None and stored.language == lang

@@ -155,3 +155,27 @@ async def test_a_blocked_user_is_marked_and_staff_are_told(
     assert statuses == ["blocked", "blocked"]
     assert stored is not None and stored.blocked_at is not None
     await staff_chat.expect_no_message(within=0.3, thread_id=ticket.topic_id)  # told once
+
+
+async def test_leave_and_close(
+    desk_app: RunningBot, staff_chat: GroupDriver, specialist: UserDriver
+) -> None:
+    user = desk_app.stand.create_user("Jane", language_code="en")
+    ticket = await filed(desk_app, user)
+    await staff_chat.expect_messages(2, thread_id=ticket.topic_id)
+    receipt = desk_app.stand.chat_messages(user.chat_id)[-1]
+    await user.press(receipt, "↩️ Back to questions and answers")
+    left = await user.expect_message()
+    assert left["text"].startswith("Your messages now go to questions and answers again.")
+    await user.send("how do I renew a trademark")  # an FAQ question again, not relayed
+    await user.expect_message()
+    await staff_chat.expect_no_message(within=0.3, thread_id=ticket.topic_id)
+
+    await specialist.send("/close", chat=staff_chat, thread_id=ticket.topic_id)
+    done = await staff_chat.expect_message(thread_id=ticket.topic_id)
+    assert done["text"] == f"{ticket.number} закрыто; пользователь уведомлён."
+    notice = await user.expect_message()
+    assert notice["text"].startswith(f"Ticket {ticket.number} is closed.")
+    async with desk_app.resources.sessionmaker() as session:
+        closed = await session.get(Ticket, ticket.id)
+    assert closed is not None and closed.status == "closed" and closed.closed_at is not None

@@ -187,6 +187,32 @@ class TicketDesk:
         )
 
     @staticmethod
+    async def leave(session: AsyncSession, user: User) -> None:
+        """The person's messages go back to the FAQ; staff replies still reach them."""
+        user.active_ticket_id = None
+        await session.commit()
+
+    async def close(self, session: AsyncSession, ticket: Ticket, notice: str) -> bool:
+        """Close the ticket, release its user's chat and tell them; False if already closed."""
+        if ticket.closed_at is not None:
+            return False
+        ticket.status, ticket.closed_at = "closed", utcnow()
+        if ticket.user_id is not None:
+            user = await session.get(User, ticket.user_id)
+            if user is not None and user.active_ticket_id == ticket.id:
+                user.active_ticket_id = None
+            Outbox(session).enqueue(
+                Kind.TEXT,
+                ticket.user_id,
+                {"text": notice},
+                priority=PRIORITY_NOTICE,
+                ticket_id=ticket.id,
+            )
+        await session.commit()
+        self._wake_outbox()
+        return True
+
+    @staticmethod
     async def active_ticket(session: AsyncSession, user: User) -> Ticket | None:
         if user.active_ticket_id is None:
             return None
