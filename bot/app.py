@@ -28,6 +28,7 @@ from bot.middlewares import DbSessionMiddleware, InFlightTracker, UserI18nMiddle
 from bot.profile import publish_profile
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
+from bot.staff_chat import check_staff_chat
 from db.engine import create_engine, create_sessionmaker
 from handlers import (
     errors,
@@ -156,6 +157,7 @@ def create_dispatcher(
 
     async def on_startup(bot: Bot) -> None:
         await publish_profile(bot, resources.i18n, features)
+        await check_staff_chat(bot, settings.staff_chat_id)
         await delivery.start(bot)
 
     async def on_shutdown() -> None:

@@ -35,7 +35,16 @@ def create_router() -> Router:
     router.callback_query.register(leave, TicketCb.filter(F.action == "leave"))
     router.message.filter(F.chat.type == ChatType.PRIVATE, HasActiveTicket())
     router.message.register(to_staff, ~F.text.startswith("/"))
+    router.edited_message.filter(F.chat.type == ChatType.PRIVATE)
+    router.edited_message.register(mirror_edit, F.text)
     return router
+
+
+async def mirror_edit(message: Message, session: AsyncSession, delivery: Delivery) -> None:
+    if delivery.desk is not None:
+        await delivery.desk.mirror_edit(
+            session, message.chat.id, message.message_id, message.html_text
+        )
 
 
 async def leave(

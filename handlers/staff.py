@@ -32,7 +32,16 @@ def create_router(settings: Settings) -> Router:
     router.message.register(note, IsStaff(), F.text.startswith(NOTE_PREFIXES))
     router.message.register(to_user, IsStaff(), F.message_thread_id)
     router.message.register(refuse, ~IsStaff(), ~F.from_user.is_bot)
+    router.edited_message.filter(F.chat.id == settings.staff_chat_id)
+    router.edited_message.register(mirror_edit, IsStaff(), F.text)
     return router
+
+
+async def mirror_edit(message: Message, session: AsyncSession, delivery: Delivery) -> None:
+    if delivery.desk is not None:
+        await delivery.desk.mirror_edit(
+            session, message.chat.id, message.message_id, message.html_text
+        )
 
 
 async def close(message: Message, session: AsyncSession, delivery: Delivery, i18n: I18n) -> None:

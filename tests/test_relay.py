@@ -179,3 +179,32 @@ async def test_leave_and_close(
     async with desk_app.resources.sessionmaker() as session:
         closed = await session.get(Ticket, ticket.id)
     assert closed is not None and closed.status == "closed" and closed.closed_at is not None
+
+
+async def test_delivery_is_marked_and_edits_are_mirrored(
+    desk_app: RunningBot, staff_chat: GroupDriver, specialist: UserDriver
+) -> None:
+    user = desk_app.stand.create_user("Jane", language_code="en")
+    ticket = await filed(desk_app, user)
+    await staff_chat.expect_messages(2, thread_id=ticket.topic_id)
+    sent = await user.send("The shop is on <b>Abay</b> street")
+    copy = await staff_chat.expect_message(thread_id=ticket.topic_id)
+    await user.edit(sent, "The shop is on Dostyk street & Abay corner")
+    edited = await staff_chat.expect_edit(thread_id=ticket.topic_id)
+    assert edited["message_id"] == copy["message_id"]
+    assert edited["text"] == "The shop is on Dostyk street & Abay corner"
+
+    answer = await specialist.send("Спасибо", chat=staff_chat, thread_id=ticket.topic_id)
+    received = await user.expect_message()
+    await specialist.edit(answer, "Спасибо, проверим")
+    assert (await user.expect_edit())["text"] == "Спасибо, проверим"
+    assert received["text"] == "Спасибо"
+
+    for _ in range(50):  # reactions are queued after delivery, at low priority
+        reacted = [r for r in desk_app.stand.bot_requests("setMessageReaction") if r.ok]
+        if len(reacted) >= 2:
+            break
+        await asyncio.sleep(0.1)
+    marked = {(r.params["chat_id"], r.params["message_id"]) for r in reacted}
+    assert (user.chat_id, sent["message_id"]) in marked
+    assert (staff_chat.id, answer["message_id"]) in marked

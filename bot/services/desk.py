@@ -18,7 +18,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.outbox import PRIORITY_CARD, PRIORITY_NOTICE, PRIORITY_RELAY, Kind, Outbox
+from bot.services.outbox import (
+    PRIORITY_CARD,
+    PRIORITY_LOW,
+    PRIORITY_NOTICE,
+    PRIORITY_RELAY,
+    Kind,
+    Outbox,
+)
 from bot.services.ports import DeliveryError, Messenger, Permanent
 from db.models import OutboxMessage, RelayedMessage, Ticket, TicketAttachment, User, utcnow
 
@@ -28,6 +35,7 @@ TO_STAFF = "to_staff"
 TO_USER = "to_user"
 WAITING_TOPIC = "waiting_topic"  # relayed before the ticket had its topic
 TOPIC_NAME_LIMIT = 128
+DELIVERED_MARK = "👌"  # Telegram's reactions have no check mark; 👌 is the closest
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,7 +317,45 @@ class TicketDesk:
             await session.commit()
 
     async def on_delivered(self, row: OutboxMessage) -> None:
-        return None
+        """A relayed message arrived: mark its source with a reaction, so the sender sees it."""
+        if row.relay_id is None or row.kind != Kind.COPY:
+            return
+        async with self._sessionmaker() as session:
+            relay = await session.get(RelayedMessage, row.relay_id)
+            if relay is None:
+                return
+            Outbox(session).enqueue(
+                Kind.REACT,
+                relay.source_chat_id,
+                {"message_id": relay.source_message_id, "emoji": DELIVERED_MARK},
+                priority=PRIORITY_LOW,
+                ticket_id=relay.ticket_id,
+            )
+            await session.commit()
+        self._wake_outbox()
+
+    async def mirror_edit(
+        self, session: AsyncSession, chat_id: int, message_id: int, html_text: str
+    ) -> bool:
+        """An edited source message: edit its copy too (text messages; captions stay)."""
+        relay = await session.scalar(
+            select(RelayedMessage).where(
+                RelayedMessage.source_chat_id == chat_id,
+                RelayedMessage.source_message_id == message_id,
+            )
+        )
+        if relay is None or relay.target_message_id is None:
+            return False
+        Outbox(session).enqueue(
+            Kind.EDIT,
+            relay.target_chat_id,
+            {"message_id": relay.target_message_id, "text": html_text},
+            priority=PRIORITY_RELAY,
+            ticket_id=relay.ticket_id,
+        )
+        await session.commit()
+        self._wake_outbox()
+        return True
 
 
 async def run_every(

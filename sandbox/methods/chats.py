@@ -63,7 +63,9 @@ def chat_member(chat: Chat, user: User) -> dict[str, Any]:
     if status is MemberStatus.CREATOR:
         member["is_anonymous"] = False
     elif status is MemberStatus.ADMINISTRATOR:
-        member.update(_ADMIN_RIGHTS)
+        member.update(
+            _ADMIN_RIGHTS, can_send_welcome_messages=False
+        )  # see OBJECT_FIELDS_BEYOND_SPEC
         if chat.is_forum:
             member["can_manage_topics"] = True
     elif status is MemberStatus.RESTRICTED:
