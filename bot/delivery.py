@@ -1,4 +1,5 @@
-"""What runs beside the handlers: the outbox worker and the desk's hand-off sweep.
+"""What runs beside the handlers: the outbox worker, the desk's hand-off sweep, the album
+collector (one acknowledgement per album) and jobs routers add at start-up (draft reminders).
 
 Built by `create_dispatcher`, started with the bot on start-up, stopped on shutdown after the
 updates in flight have finished (so their sends are queued, then delivered or left for later).
@@ -8,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.messenger import TelegramMessenger
+from bot.services.albums import AlbumCollector
 from bot.services.desk import Renderers, TicketDesk, run_every
 from bot.services.outbox import OutboxWorker
 
@@ -36,6 +39,7 @@ class Delivery:
         self._stop = asyncio.Event()
         self.worker: OutboxWorker | None = None
         self.desk: TicketDesk | None = None
+        self.albums = AlbumCollector()
 
     async def start(self, bot: Bot) -> None:
         messenger = TelegramMessenger(bot)
@@ -48,13 +52,17 @@ class Delivery:
         )
         self.worker = OutboxWorker(self._sessionmaker, messenger, hooks=self.desk)
         self._stop.clear()
-        self._tasks = [
+        self._tasks += [
             asyncio.create_task(self.worker.run(), name="outbox"),
             asyncio.create_task(
                 run_every(HANDOFF_SWEEP_SECONDS, self.desk.handoff_pending, self._stop),
                 name="handoff",
             ),
         ]
+
+    def run_every(self, name: str, interval: float, job: Callable[[], Awaitable[object]]) -> None:
+        """Run `job` now and every `interval` seconds until `stop()` (after `start()`)."""
+        self._tasks.append(asyncio.create_task(run_every(interval, job, self._stop), name=name))
 
     def wake(self) -> None:
         if self.worker is not None:
@@ -67,6 +75,7 @@ class Delivery:
 
     async def stop(self) -> None:
         self._stop.set()
+        await self.albums.close()  # albums still going quiet are acknowledged now
         if self.worker is not None:
             await self.worker.stop()
         await asyncio.gather(*self._tasks, return_exceptions=True)

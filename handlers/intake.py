@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from sqlalchemy.ext.asyncio import AsyncSession
+from aiogram.utils.i18n import I18n
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.services.intake import AnswerError, IntakeService, Step
+from bot.services.reminders import SWEEP_SECONDS, ReminderSweep
 from bot.services.working_hours import is_open, now_in, utc_offset
 from db.models import Draft, User
 from handlers import intake_views as views
 from handlers.callbacks import ComplaintCb, MenuAction, MenuCb
 from handlers.screens import refuse_stale, show
+
+log = logging.getLogger("ipdesk.intake")
 
 
 class Intake(StatesGroup):
@@ -52,7 +61,20 @@ def create_router() -> Router:
     router.message.register(not_text, StateFilter(*(STATES[s] for s in TEXT_STEPS)))
     router.message.register(use_buttons, StateFilter(Intake))
     router.callback_query.register(button, ComplaintCb.filter())
+    router.startup.register(start_reminders)
     return router
+
+
+async def start_reminders(
+    delivery: Delivery,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    settings: Settings,
+) -> None:
+    """Runs after the dispatcher's start-up has started `delivery`."""
+    render = views.reminder_renderer(i18n, settings.tz)
+    sweep = ReminderSweep(sessionmaker, render, delivery.wake)
+    delivery.run_every("reminders", SWEEP_SECONDS, sweep.run_once)
 
 
 async def begin(message: Message, user: User, session: AsyncSession, state: FSMContext) -> None:
@@ -92,27 +114,71 @@ async def text_answer(
     return None
 
 
-async def evidence(message: Message, user: User, session: AsyncSession, state: FSMContext) -> None:
+async def evidence(
+    message: Message,
+    user: User,
+    session: AsyncSession,
+    state: FSMContext,
+    delivery: Delivery,
+    bot: Bot,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+) -> None:
     service = IntakeService(session)
     draft = await current(service, user, state)
     if draft is None:
         return await lost(message, state)
     kind, file_id, unique_id = _file_of(message)
+    group = message.media_group_id
     try:
         count = await service.add_attachment(
             draft,
             kind=kind,
             file_id=file_id,
             file_unique_id=unique_id,
-            media_group_id=message.media_group_id,
+            media_group_id=group,
             source_message_id=message.message_id,
         )
     except AnswerError as error:
-        await message.answer(views.hint(error))
+        if group is None:  # an album's parts are answered once, when it has gone quiet
+            await message.answer(views.hint(error))
+            return None
+    if group is not None:
+        ack = album_ack(bot, sessionmaker, i18n, message, draft.id)
+        delivery.albums.seen((message.chat.id, group), ack)
         return None
     _question, markup = views.question(Step.EVIDENCE, count)
     await message.answer(views.file_received(count), reply_markup=markup)
     return None
+
+
+def album_ack(
+    bot: Bot,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    message: Message,
+    draft_id: str,
+) -> Callable[[], Awaitable[None]]:
+    """What to send once an album has gone quiet: counted afresh from the database then, in
+    the user's language as of this update. Runs after the update's session has closed."""
+    chat_id, group, locale = message.chat.id, message.media_group_id or "", i18n.current_locale
+
+    async def acknowledge() -> None:
+        try:
+            async with sessionmaker() as session:
+                draft = await session.get(Draft, draft_id)
+                album, total = await IntakeService(session).album_counts(draft_id, group)
+            if draft is None or draft.submitted_at is not None:
+                return  # cancelled or filed meanwhile
+            with i18n.context(), i18n.use_locale(locale):
+                text = views.album_received(album, total)
+                asking = draft.step == Step.EVIDENCE
+                markup = views.question(Step.EVIDENCE, total)[1] if asking else None
+            await bot.send_message(chat_id, text, reply_markup=markup)
+        except (TelegramAPIError, SQLAlchemyError, OSError):
+            log.warning("album acknowledgement not sent", exc_info=True)
+
+    return acknowledge
 
 
 async def not_text(message: Message) -> None:

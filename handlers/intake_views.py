@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, tzinfo
 from html import escape
 
 from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import WorkingHours
 from bot.services.intake import MAX_ATTACHMENTS, AnswerError, Invalid, Kind, Right, Step
+from bot.services.reminders import RenderReminder
 from db.models import Draft, Ticket
 from handlers.callbacks import ComplaintCb, TicketCb
 
@@ -229,3 +232,29 @@ def cancelled() -> str:
 
 def nothing_to_cancel() -> str:
     return _("There is nothing to cancel.")
+
+
+def album_received(album: int, total: int) -> str:
+    text = _("Album received: {album} files ({total} in total). Send more, or press Done.").format(
+        album=album, total=total
+    )
+    if total >= MAX_ATTACHMENTS:
+        text = f"{text}\n\n{hint(AnswerError(Invalid.TOO_MANY_FILES))}"
+    return text
+
+
+def reminder(started: datetime, tz: tzinfo) -> str:
+    return _(
+        "You started a complaint on {date} and did not finish it. Send /complaint to continue "
+        "where you left off, or /cancel to discard it."
+    ).format(date=f"{started.astimezone(tz):%d.%m.%Y}")
+
+
+def reminder_renderer(i18n: I18n, tz: tzinfo) -> RenderReminder:
+    """The reminder in each user's own language, for the sweep that runs outside any update."""
+
+    def render(language: str, started: datetime) -> str:
+        with i18n.context(), i18n.use_locale(language):
+            return reminder(started, tz)
+
+    return render

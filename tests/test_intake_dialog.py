@@ -131,10 +131,17 @@ async def test_an_album_is_stored_as_one_set(app: RunningBot) -> None:
         await user.send(answer)
         await user.expect_message()
     await user.send_album([("photo", PNG), ("photo", PNG), ("photo", PNG)])
-    await user.expect_messages(3)
+    await user.expect_no_message(within=1.0)  # nothing until the album has gone quiet
+    ack = await user.expect_message()
+    assert ack["text"] == "Album received: 3 files (3 in total). Send more, or press Done."
+    assert "c:skip:evidence:" in data(ack)  # the Done button
+    await user.expect_no_message(within=2.0)  # one acknowledgement for the whole album
     async with app.resources.sessionmaker() as session:
         parts = list(await session.scalars(select(DraftAttachment)))
     assert len(parts) == 3 and len({p.media_group_id for p in parts}) == 1
+    await user.send_photo(PNG)  # a single file still gets its answer at once
+    single = await user.expect_message(timeout=1.0)
+    assert single["text"] == "File received (4 in total). Send more, or press Done."
 
 
 async def test_edit_from_the_summary(app: RunningBot) -> None:

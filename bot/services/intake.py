@@ -193,8 +193,18 @@ class IntakeService:
                 self._session.add(part)
         except IntegrityError:  # the same message again (a redelivered update)
             return count
+        draft.updated_at = utcnow()  # still at work: no reminder yet
         await self._session.commit()
         return count + 1
+
+    async def album_counts(self, draft_id: str, media_group_id: str) -> tuple[int, int]:
+        """(parts of this album, all files) stored in the draft."""
+        rows = (
+            await self._session.scalars(
+                select(DraftAttachment.media_group_id).where(DraftAttachment.draft_id == draft_id)
+            )
+        ).all()
+        return sum(1 for group in rows if group == media_group_id), len(rows)
 
     async def attachments(self, draft: Draft) -> list[DraftAttachment]:
         rows = await self._session.scalars(
