@@ -41,6 +41,7 @@ from handlers import (
     relay,
     staff,
     staff_views,
+    tickets,
 )
 
 log = logging.getLogger("ipdesk")
@@ -148,6 +149,7 @@ def create_dispatcher(
     if features.complaints:
         dp.include_router(intake.create_router())
     dp.include_routers(
+        tickets.create_router(),
         relay.create_router(),
         language.create_router(),
         faq.create_router(),

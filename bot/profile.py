@@ -17,7 +17,10 @@ log = logging.getLogger("ipdesk.profile")
 
 
 def user_commands(features: Features) -> list[BotCommand]:
-    complaint = [BotCommand(command="complaint", description=_("File a complaint"))]
+    complaint = [
+        BotCommand(command="complaint", description=_("File a complaint")),
+        BotCommand(command="mytickets", description=_("Your tickets")),
+    ]
     return [
         BotCommand(command="start", description=_("Main menu")),
         *(complaint if features.complaints else []),

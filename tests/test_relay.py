@@ -208,3 +208,36 @@ async def test_delivery_is_marked_and_edits_are_mirrored(
     marked = {(r.params["chat_id"], r.params["message_id"]) for r in reacted}
     assert (user.chat_id, sent["message_id"]) in marked
     assert (staff_chat.id, answer["message_id"]) in marked
+
+
+async def test_my_tickets_lists_them_and_chooses_where_messages_go(
+    desk_app: RunningBot, staff_chat: GroupDriver
+) -> None:
+    user = desk_app.stand.create_user("Jane", language_code="en")
+    first = await filed(desk_app, user)
+    await staff_chat.expect_messages(2, thread_id=first.topic_id)
+    summary = await file_a_complaint(desk_app, user, photos=0)
+    await user.press(summary, callback_data="c:confirm::")
+    await user.expect_edit()
+    for _ in range(100):
+        async with desk_app.resources.sessionmaker() as session:
+            second = await session.scalar(
+                select(Ticket).where(Ticket.id != first.id, Ticket.topic_id.is_not(None))
+            )
+        if second is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert second is not None
+    await staff_chat.expect_message(thread_id=second.topic_id)  # its card
+
+    await user.send("/mytickets")
+    listing = await user.expect_message()
+    assert listing["text"].splitlines()[1:] == [
+        f"{second.number} · open · {second.updated_at:%Y-%m-%d} ◀️",
+        f"{first.number} · open · {first.updated_at:%Y-%m-%d}",
+    ]
+    await user.press(listing, f"Write about {first.number}")
+    assert (await user.expect_edit())["text"].startswith(f"Your messages now go to {first.number}")
+    await user.send("About the first one")
+    relayed = await staff_chat.expect_message(thread_id=first.topic_id)
+    assert relayed["text"] == "About the first one"

@@ -195,6 +195,26 @@ class TicketDesk:
         )
 
     @staticmethod
+    async def tickets_of(session: AsyncSession, user: User, limit: int = 10) -> list[Ticket]:
+        """The person's tickets, open ones first, newest first."""
+        rows = await session.scalars(
+            select(Ticket)
+            .where(Ticket.user_id == user.id)
+            .order_by(Ticket.closed_at.is_not(None), Ticket.id.desc())
+            .limit(limit)
+        )
+        return list(rows)
+
+    @staticmethod
+    async def enter(session: AsyncSession, user: User, ticket: Ticket) -> bool:
+        """Make one of the person's open tickets the one their messages go to."""
+        if ticket.user_id != user.id or ticket.closed_at is not None:
+            return False
+        user.active_ticket_id = ticket.id
+        await session.commit()
+        return True
+
+    @staticmethod
     async def leave(session: AsyncSession, user: User) -> None:
         """The person's messages go back to the FAQ; staff replies still reach them."""
         user.active_ticket_id = None
