@@ -5,13 +5,17 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.features import Features
 from bot.services.faq import FaqCatalogue, FaqFeedbackService
+from bot.services.intake import Kind
 from db.models import User
 from handlers import faq_views as views
+from handlers import intake
 from handlers.callbacks import FaqEntryCb, FaqNavCb, FaqStaffCb, FaqVoteCb, MenuAction, MenuCb
 from handlers.screens import refuse_stale, show
 
@@ -92,13 +96,22 @@ async def vote(
 
 
 async def ask_staff(
-    query: CallbackQuery, callback_data: FaqStaffCb, user: User, faq: FaqCatalogue
+    query: CallbackQuery,
+    callback_data: FaqStaffCb,
+    user: User,
+    faq: FaqCatalogue,
+    features: Features,
+    session: AsyncSession,
+    state: FSMContext,
 ) -> None:
-    # Until tickets exist, point to the official contacts.
     contacts = faq.find(CONTACTS_ENTRY)
     if faq.find(callback_data.id) is None or contacts is None:
         await refuse_stale(query)
         return
+    if features.complaints:  # a question to staff: the dialog, as a procedure question
+        await intake.begin_from_menu(query, user, session, state, kind=Kind.PROCEDURE)
+        return
+    # Where no staff chat reads tickets, point to the official contacts.
     await query.answer()
     if query.message is not None:
         text = _(

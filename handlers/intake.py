@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.delivery import Delivery
-from bot.services.intake import AnswerError, IntakeService, Step
+from bot.services.intake import AnswerError, IntakeService, Kind, Step
 from bot.services.reminders import SWEEP_SECONDS, ReminderSweep
 from bot.services.working_hours import is_open, now_in, utc_offset
 from db.models import Draft, User
@@ -87,10 +87,15 @@ async def begin(message: Message, user: User, session: AsyncSession, state: FSMC
 
 
 async def begin_from_menu(
-    query: CallbackQuery, user: User, session: AsyncSession, state: FSMContext
+    query: CallbackQuery,
+    user: User,
+    session: AsyncSession,
+    state: FSMContext,
+    kind: Kind | None = None,
 ) -> None:
+    """From a button: the main menu, or "Ask our staff" under an answer (a question)."""
     service = IntakeService(session)
-    draft = await service.open_draft(user.id) or await service.start(user.id)
+    draft = await service.open_draft(user.id) or await service.start(user.id, kind=kind)
     await state.set_state(STATES[Step(draft.step)])
     text, markup = await screen(service, draft)
     await show(query, text, markup)

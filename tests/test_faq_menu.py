@@ -118,3 +118,22 @@ async def test_double_tap_is_harmless(app: RunningBot) -> None:
     await user.expect_callback_answer()
     await user.expect_no_message(within=0.5)
     assert app.stand.violations == []
+
+
+async def test_ask_our_staff_opens_a_question_to_staff(app: RunningBot) -> None:
+    user = app.stand.create_user("Jane", language_code="en")
+    await user.send("/start faq-trademark-fees")
+    answer = await user.expect_message()
+    await user.press(answer, "💬 Ask our staff")
+    question = await user.expect_edit()
+    assert question["text"] == "Which right is concerned?"  # the kind is set: a question
+
+
+async def test_without_a_staff_chat_ask_our_staff_shows_the_contacts(make_app) -> None:
+    app = await make_app(complaints=False)
+    user = app.stand.create_user("Jane", language_code="en")
+    await user.send("/start faq-trademark-fees")
+    answer = await user.expect_message()
+    await user.press(answer, "💬 Ask our staff")
+    reply = await user.expect_message()
+    assert reply["text"].startswith("Questions to our staff through this bot are not open")
