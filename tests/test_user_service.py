@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.migrate import upgrade
@@ -41,10 +42,21 @@ async def test_an_ordinary_update_writes_nothing(session: AsyncSession) -> None:
     service = UserService(session)
     now = utcnow()
     await service.on_contact(Profile(9, "Aigerim", None, "kk"), now=now)
-    user = await service.on_contact(
-        Profile(9, "Aigerim", None, "kk"), now=now + timedelta(minutes=5)
-    )
-    assert not session.dirty and user.last_seen_at == now  # read only, within the interval
+    writes: list[str] = []
+
+    def record(_conn, _cursor, statement: str, *_args: object) -> None:
+        if not statement.lstrip().upper().startswith("SELECT"):
+            writes.append(statement)
+
+    engine = session.bind.sync_engine  # type: ignore[union-attr]
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        user = await service.on_contact(
+            Profile(9, "Aigerim", None, "kk"), now=now + timedelta(minutes=5)
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert writes == [] and user.last_seen_at == now  # read only, within the interval
     later = now + TOUCH_INTERVAL + timedelta(seconds=1)
     user = await service.on_contact(Profile(9, "Aigerim", None, "kk"), now=later)
     assert user.last_seen_at == later

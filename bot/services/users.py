@@ -62,7 +62,9 @@ class UserService:
             user.username = profile.username
             user.blocked_at = None
             user.last_seen_at = now
-            await self._session.commit()
+        # Ends the read as well: the connection goes back to the pool before the handler
+        # talks to Telegram, so a burst of updates cannot exhaust the pool.
+        await self._session.commit()
         return user
 
     async def set_language(self, user: User, language: str) -> None:
