@@ -26,15 +26,17 @@ async def count(app: RunningBot, model: type) -> int:
         return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
-async def file_a_complaint(app: RunningBot, user: UserDriver, *, photos: int = 1) -> dict:
+async def file_a_complaint(
+    app: RunningBot, user: UserDriver, *, photos: int = 1, step_timeout: float = 5.0
+) -> dict:
     await user.send("/complaint")
-    kinds = await user.expect_message()
+    kinds = await user.expect_message(step_timeout)
     await user.press(kinds, callback_data="c:choose:kind:counterfeit")
-    rights = await user.expect_edit()
+    rights = await user.expect_edit(step_timeout)
     await user.press(rights, callback_data="c:choose:right:trademark")
-    registration = await user.expect_edit()
+    registration = await user.expect_edit(step_timeout)
     await user.press(registration, callback_data="c:skip:registration:")
-    await user.expect_edit()
+    await user.expect_edit(step_timeout)
     for answer in (
         "Barakholka market, Almaty",
         "Fake phones with our logo, since May",
@@ -42,15 +44,15 @@ async def file_a_complaint(app: RunningBot, user: UserDriver, *, photos: int = 1
         "legal@acme.example",
     ):
         await user.send(answer)
-        await user.expect_message()
+        await user.expect_message(step_timeout)
     for _ in range(photos):
         await user.send_photo(PNG)
-        await user.expect_message()
+        await user.expect_message(step_timeout)
     last = app.stand.chat_messages(user.chat_id)[-1]
     await user.press(last, callback_data="c:skip:evidence:")
-    consent = await user.expect_edit()
+    consent = await user.expect_edit(step_timeout)
     await user.press(consent, callback_data="c:consent:consent:")
-    return await user.expect_edit()
+    return await user.expect_edit(step_timeout)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
