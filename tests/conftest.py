@@ -18,6 +18,7 @@ from bot.config import REPO_ROOT, Settings, load_settings
 from bot.faq.content import FaqBase
 from bot.faq.match import FaqMatcher
 from bot.migrate import upgrade
+from sandbox.driver import GroupDriver, UserDriver
 from sandbox.server import StandIn
 
 LOCALES = REPO_ROOT / "locales"
@@ -112,6 +113,32 @@ async def make_app(
 @pytest.fixture
 async def app(make_app: Callable[[], Awaitable[RunningBot]]) -> RunningBot:
     return await make_app()
+
+
+@pytest.fixture
+def staff_chat(stand: StandIn) -> GroupDriver:
+    """The staff forum supergroup."""
+    return stand.create_supergroup("ipdesk staff", forum=True)
+
+
+@pytest.fixture
+def specialist(stand: StandIn, staff_chat: GroupDriver) -> UserDriver:
+    """A member of staff (STAFF_IDS) in the staff forum."""
+    person = stand.create_user("Aigul", language_code="ru")
+    staff_chat.add_member(person, status="administrator")
+    return person
+
+
+@pytest.fixture
+async def desk_app(
+    make_app: Callable[..., Awaitable[RunningBot]],
+    staff_chat: GroupDriver,
+    specialist: UserDriver,
+) -> RunningBot:
+    """The bot with the staff forum configured and itself an administrator there."""
+    app = await make_app(staff_chat_id=staff_chat.id, staff_ids=str(specialist.id))
+    staff_chat.add_bot(app.stand.world.bots[app.bot.id])
+    return app
 
 
 @pytest.fixture

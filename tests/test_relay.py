@@ -4,39 +4,13 @@ the user's messages reach staff, staff replies reach the user, notes stay, stran
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
-import pytest
 from sqlalchemy import select
 
 from db.models import RelayedMessage, Ticket, User
 from sandbox.driver import GroupDriver, UserDriver
-from sandbox.server import StandIn
 from tests.conftest import RunningBot
 from tests.test_intake_dialog import file_a_complaint
-
-
-@pytest.fixture
-def staff_chat(stand: StandIn) -> GroupDriver:
-    return stand.create_supergroup("ipdesk staff", forum=True)
-
-
-@pytest.fixture
-def specialist(stand: StandIn, staff_chat: GroupDriver) -> UserDriver:
-    person = stand.create_user("Aigul", language_code="ru")
-    staff_chat.add_member(person, status="administrator")
-    return person
-
-
-@pytest.fixture
-async def desk_app(
-    make_app: Callable[..., Awaitable[RunningBot]],
-    staff_chat: GroupDriver,
-    specialist: UserDriver,
-) -> RunningBot:
-    app = await make_app(staff_chat_id=staff_chat.id, staff_ids=str(specialist.id))
-    staff_chat.add_bot(app.stand.world.bots[app.bot.id])
-    return app
 
 
 async def filed(app: RunningBot, user: UserDriver) -> Ticket:

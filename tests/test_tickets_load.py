@@ -46,29 +46,6 @@ def relaxed_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bot.delivery, "OutboxWorker", RelaxedWorker)
 
 
-@pytest.fixture
-def staff_chat(stand: StandIn) -> GroupDriver:
-    return stand.create_supergroup("ipdesk staff", forum=True)
-
-
-@pytest.fixture
-def specialist(stand: StandIn, staff_chat: GroupDriver) -> UserDriver:
-    person = stand.create_user("Aigul", language_code="ru")
-    staff_chat.add_member(person, status="administrator")
-    return person
-
-
-@pytest.fixture
-async def desk_app(
-    make_app: Callable[..., Awaitable[RunningBot]],
-    staff_chat: GroupDriver,
-    specialist: UserDriver,
-) -> RunningBot:
-    app = await make_app(staff_chat_id=staff_chat.id, staff_ids=str(specialist.id))
-    staff_chat.add_bot(app.stand.world.bots[app.bot.id])
-    return app
-
-
 async def file(app: RunningBot, user: UserDriver) -> str:
     """File a complaint; the receipt's text."""
     # Fifty dialogs share two cores: allow each step more than the usual five seconds.
