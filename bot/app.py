@@ -14,7 +14,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -122,6 +122,9 @@ def create_dispatcher(
     features = Features(complaints=settings.staff_chat_id is not None)
     dp = Dispatcher(
         storage=storage or MemoryStorage(),
+        # One person's updates in one chat are handled one at a time, in order (a relayed
+        # conversation keeps its order; an album cannot race itself).
+        events_isolation=SimpleEventIsolation(),
         delivery=delivery,
         features=features,
         settings=settings,

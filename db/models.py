@@ -239,6 +239,8 @@ class RelayedMessage(Base):
     target_chat_id: Mapped[int] = mapped_column(BigInteger)
     target_message_id: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16), default="pending")
+    # An edit of the source that came before the copy was delivered; applied on delivery.
+    pending_edit: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from db.models import RelayedMessage, Ticket, User
+from db.models import OutboxMessage, RelayedMessage, Ticket, User
 from sandbox.driver import GroupDriver, UserDriver
 from tests.conftest import RunningBot
 from tests.test_intake_dialog import file_a_complaint
@@ -215,3 +215,30 @@ async def test_my_tickets_lists_them_and_chooses_where_messages_go(
     await user.send("About the first one")
     relayed = await staff_chat.expect_message(thread_id=first.topic_id)
     assert relayed["text"] == "About the first one"
+
+
+async def test_an_edit_before_delivery_is_applied_on_delivery(
+    desk_app: RunningBot, staff_chat: GroupDriver, specialist: UserDriver
+) -> None:
+    user = desk_app.stand.create_user("Jane", language_code="en")
+    ticket = await filed(desk_app, user)
+    await staff_chat.expect_messages(2, thread_id=ticket.topic_id)
+    await specialist.send("First", chat=staff_chat, thread_id=ticket.topic_id)
+    second = await specialist.send("Secnd", chat=staff_chat, thread_id=ticket.topic_id)
+    await specialist.edit(second, "Second")  # the copy waits its turn (≈1 msg/s per chat)
+    texts = [(await user.expect_message())["text"], (await user.expect_message())["text"]]
+    # The copy is made from the source as it is at send time; the stored edit, applied on
+    # delivery, then changes nothing (Telegram's "not modified" counts as done).
+    assert texts == ["First", "Second"]
+    await user.expect_no_message(within=0.5)
+    for _ in range(30):
+        async with desk_app.resources.sessionmaker() as session:
+            pending = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status.not_in(("done",)))
+            )
+        if pending == 0:
+            break
+        await asyncio.sleep(0.1)
+    assert pending == 0

@@ -337,45 +337,64 @@ class TicketDesk:
             await session.commit()
 
     async def on_delivered(self, row: OutboxMessage) -> None:
-        """A relayed message arrived: mark its source with a reaction, so the sender sees it."""
+        """A relayed message arrived: mark its source with a reaction, so the sender sees it,
+        and apply an edit of the source that came before the copy existed."""
         if row.relay_id is None or row.kind != Kind.COPY:
             return
         async with self._sessionmaker() as session:
             relay = await session.get(RelayedMessage, row.relay_id)
             if relay is None:
                 return
-            Outbox(session).enqueue(
+            outbox = Outbox(session)
+            outbox.enqueue(
                 Kind.REACT,
                 relay.source_chat_id,
                 {"message_id": relay.source_message_id, "emoji": DELIVERED_MARK},
                 priority=PRIORITY_LOW,
                 ticket_id=relay.ticket_id,
             )
+            if relay.pending_edit is not None and relay.target_message_id is not None:
+                self._queue_edit(outbox, relay, relay.pending_edit)
+                relay.pending_edit = None
             await session.commit()
         self._wake_outbox()
 
     async def mirror_edit(
         self, session: AsyncSession, chat_id: int, message_id: int, html_text: str
     ) -> bool:
-        """An edited source message: edit its copy too (text messages; captions stay)."""
+        """An edited source message: edit its copy too (text messages; captions stay).
+
+        An edit that comes before the copy is delivered waits on the relay row and is applied
+        on delivery; both paths may queue it, and a repeated edit changes nothing."""
         relay = await session.scalar(
             select(RelayedMessage).where(
                 RelayedMessage.source_chat_id == chat_id,
                 RelayedMessage.source_message_id == message_id,
             )
         )
-        if relay is None or relay.target_message_id is None:
+        if relay is None:
             return False
-        Outbox(session).enqueue(
+        if relay.target_message_id is None:
+            relay.pending_edit = html_text
+            await session.commit()
+            await session.refresh(relay)
+            if relay.target_message_id is None:
+                return True  # on_delivered applies it
+        self._queue_edit(Outbox(session), relay, html_text)
+        await session.commit()
+        self._wake_outbox()
+        return True
+
+    @staticmethod
+    def _queue_edit(outbox: Outbox, relay: RelayedMessage, html_text: str) -> None:
+        assert relay.target_message_id is not None
+        outbox.enqueue(
             Kind.EDIT,
             relay.target_chat_id,
             {"message_id": relay.target_message_id, "text": html_text},
             priority=PRIORITY_RELAY,
             ticket_id=relay.ticket_id,
         )
-        await session.commit()
-        self._wake_outbox()
-        return True
 
 
 async def run_every(
