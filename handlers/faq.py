@@ -11,15 +11,13 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Features
-from bot.services.faq import FaqCatalogue, FaqFeedbackService
+from bot.services.faq import CONTACTS_ENTRY, FaqCatalogue, FaqFeedbackService
 from bot.services.intake import Kind
 from db.models import User
 from handlers import faq_views as views
 from handlers import intake
 from handlers.callbacks import FaqEntryCb, FaqNavCb, FaqStaffCb, FaqVoteCb, MenuAction, MenuCb
 from handlers.screens import refuse_stale, show
-
-CONTACTS_ENTRY = "contacts"
 
 
 def create_router() -> Router:

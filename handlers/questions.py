@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.faq.match import FaqMatcher, MatchResult, Outcome
 from bot.languages import LANGUAGES
-from bot.services.faq import FaqCatalogue, FaqFeedbackService
+from bot.services.faq import CONTACTS_ENTRY, FaqCatalogue, FaqFeedbackService
 from bot.services.users import UserService
 from db.models import User
 from handlers import faq_views as views
@@ -28,7 +28,6 @@ from handlers.screens import replace_markup
 
 # Only the start of a very long message is matched: questions are short, pastes are not.
 MAX_MATCHED_CHARS = 500
-CONTACTS_ENTRY = "contacts"
 
 
 def create_router() -> Router:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from html import unescape
+from typing import TypeVar
 
 from aiogram.utils.i18n import I18n
 
 _TAG = re.compile(r"<[^>]+>")
+T = TypeVar("T")
 
 
 def visible(html: str) -> str:
@@ -23,3 +27,26 @@ def render(i18n: I18n, locale: str, fn, *args: object) -> str:
 
 def tr(i18n: I18n, locale: str, msgid: str) -> str:
     return i18n.gettext(msgid, locale=locale)
+
+
+def buttons(message: dict) -> list[str]:
+    """The texts of a message's inline buttons, row by row."""
+    markup = message.get("reply_markup") or {}
+    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T]],
+    done: Callable[[T], bool],
+    *,
+    within: float = 5.0,
+    interval: float = 0.05,
+) -> T:
+    """Probe until `done` holds or `within` seconds pass; the last value either way (for
+    background work such as the outbox, which tests wait for rather than drive)."""
+    deadline = asyncio.get_running_loop().time() + within
+    value = await probe()
+    while not done(value) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(interval)
+        value = await probe()
+    return value

@@ -10,14 +10,10 @@ from bot.services.faq import PAGE_SIZE
 from db.models import FaqFeedback
 from handlers import faq_views
 from tests.conftest import RunningBot
-from tests.helpers import render, tr
+from tests.helpers import buttons, render, tr
 
 CODES = {"kk": "kk", "ru": "ru", "ko": "ko", "en": "en"}
 
-
-def buttons(message: dict) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -10,7 +10,7 @@ from bot.languages import LANGUAGES
 from db.models import DeadLetter, User
 from handlers import texts
 from tests.conftest import RunningBot
-from tests.helpers import render, tr
+from tests.helpers import buttons, render, tr
 
 TELEGRAM_CODES = {"kk": "kk", "ru": "ru-RU", "ko": "ko", "en": "en-US"}
 NAMES = {"kk": "Айгерим", "ru": "Иван", "ko": "민지", "en": "Jane"}
@@ -20,10 +20,6 @@ async def stored_user(app: RunningBot, user_id: int) -> User | None:
     async with app.resources.sessionmaker() as session:
         return await session.get(User, user_id)
 
-
-def buttons(message: dict) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from db.models import FaqQuery, User
 from handlers import faq_views
 from tests.conftest import RunningBot
-from tests.helpers import render, tr
+from tests.helpers import buttons, render, tr
 
 QUESTIONS = {
     "ko": ("상표 등록 얼마나 걸려요?", "trademark-register"),
@@ -18,10 +18,6 @@ QUESTIONS = {
     "en": ("how do we get our brand into the customs register", "customs-register"),
 }
 
-
-def buttons(message: dict) -> list[str]:
-    markup = message.get("reply_markup") or {}
-    return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
 
 
 async def logged(app: RunningBot) -> list[FaqQuery]:

@@ -3,13 +3,12 @@ the user's messages reach staff, staff replies reach the user, notes stay, stran
 
 from __future__ import annotations
 
-import asyncio
-
 from sqlalchemy import func, select
 
 from db.models import OutboxMessage, RelayedMessage, Ticket, User
 from sandbox.driver import GroupDriver, UserDriver
 from tests.conftest import RunningBot
+from tests.helpers import eventually
 from tests.test_intake_dialog import file_a_complaint
 
 
@@ -18,13 +17,15 @@ async def filed(app: RunningBot, user: UserDriver) -> Ticket:
     summary = await file_a_complaint(app, user)
     await user.press(summary, callback_data="c:confirm::")
     await user.expect_edit()
-    for _ in range(100):
+
+    async def probe() -> Ticket | None:
         async with app.resources.sessionmaker() as session:
-            ticket = await session.scalar(select(Ticket).where(Ticket.user_id == user.id))
-        if ticket is not None and ticket.topic_id is not None:
-            return ticket
-        await asyncio.sleep(0.05)
-    raise AssertionError("the ticket got no topic")
+            return await session.scalar(select(Ticket).where(Ticket.user_id == user.id))
+
+    ticket = await eventually(probe, lambda t: t is not None and t.topic_id is not None)
+    if ticket is None or ticket.topic_id is None:
+        raise AssertionError("the ticket got no topic")
+    return ticket
 
 
 async def test_a_ticket_gets_its_topic_card_and_evidence(
@@ -91,12 +92,12 @@ async def test_a_deleted_topic_is_recreated(desk_app: RunningBot, staff_chat: Gr
     await staff_chat.expect_messages(2, thread_id=ticket.topic_id)
     await desk_app.bot.delete_forum_topic(staff_chat.id, ticket.topic_id)
     await user.send("Any news?")
-    for _ in range(100):
+
+    async def current() -> Ticket | None:
         async with desk_app.resources.sessionmaker() as session:
-            moved = await session.get(Ticket, ticket.id)
-        if moved is not None and moved.topic_id != ticket.topic_id:
-            break
-        await asyncio.sleep(0.05)
+            return await session.get(Ticket, ticket.id)
+
+    moved = await eventually(current, lambda t: t is not None and t.topic_id != ticket.topic_id)
     assert moved is not None and moved.topic_id not in (None, ticket.topic_id)
     arrived = await staff_chat.expect_messages(2, thread_id=moved.topic_id)
     assert sorted(m["text"] for m in arrived) == sorted(
@@ -115,17 +116,18 @@ async def test_a_blocked_user_is_marked_and_staff_are_told(
         await specialist.send(text, chat=staff_chat, thread_id=ticket.topic_id)
     notice = await staff_chat.expect_message(thread_id=ticket.topic_id, timeout=10)
     assert notice["text"] == (
-        f"Пользователь обращения {ticket.number} заблокировал бота: "
-        "сообщения ему доставить нельзя."
+        f"Пользователь обращения {ticket.number} заблокировал бота: сообщения ему доставить нельзя."
     )
-    for _ in range(60):  # the second answer waits its turn behind the first (pacing)
+
+    async def to_user_statuses() -> list[str]:
         async with desk_app.resources.sessionmaker() as session:
-            stored = await session.get(User, user.id)
-            relays = list(await session.scalars(select(RelayedMessage)))
-        statuses = sorted(r.status for r in relays if r.direction == "to_user")
-        if statuses == ["blocked", "blocked"]:
-            break
-        await asyncio.sleep(0.1)
+            relays = await session.scalars(select(RelayedMessage))
+            return sorted(r.status for r in relays if r.direction == "to_user")
+
+    # The second answer waits its turn behind the first (pacing).
+    statuses = await eventually(to_user_statuses, lambda s: s == ["blocked", "blocked"], within=6)
+    async with desk_app.resources.sessionmaker() as session:
+        stored = await session.get(User, user.id)
     assert statuses == ["blocked", "blocked"]
     assert stored is not None and stored.blocked_at is not None
     await staff_chat.expect_no_message(within=0.3, thread_id=ticket.topic_id)  # told once
@@ -174,11 +176,11 @@ async def test_delivery_is_marked_and_edits_are_mirrored(
     assert (await user.expect_edit())["text"] == "Спасибо, проверим"
     assert received["text"] == "Спасибо"
 
-    for _ in range(50):  # reactions are queued after delivery, at low priority
-        reacted = [r for r in desk_app.stand.bot_requests("setMessageReaction") if r.ok]
-        if len(reacted) >= 2:
-            break
-        await asyncio.sleep(0.1)
+    async def reactions() -> list:
+        return [r for r in desk_app.stand.bot_requests("setMessageReaction") if r.ok]
+
+    # Reactions are queued after delivery, at low priority.
+    reacted = await eventually(reactions, lambda found: len(found) >= 2)
     marked = {(r.params["chat_id"], r.params["message_id"]) for r in reacted}
     assert (user.chat_id, sent["message_id"]) in marked
     assert (staff_chat.id, answer["message_id"]) in marked
@@ -193,14 +195,14 @@ async def test_my_tickets_lists_them_and_chooses_where_messages_go(
     summary = await file_a_complaint(desk_app, user, photos=0)
     await user.press(summary, callback_data="c:confirm::")
     await user.expect_edit()
-    for _ in range(100):
+
+    async def second_ticket() -> Ticket | None:
         async with desk_app.resources.sessionmaker() as session:
-            second = await session.scalar(
+            return await session.scalar(
                 select(Ticket).where(Ticket.id != first.id, Ticket.topic_id.is_not(None))
             )
-        if second is not None:
-            break
-        await asyncio.sleep(0.05)
+
+    second = await eventually(second_ticket, lambda t: t is not None)
     assert second is not None
     await staff_chat.expect_message(thread_id=second.topic_id)  # its card
 
@@ -231,14 +233,14 @@ async def test_an_edit_before_delivery_is_applied_on_delivery(
     # delivery, then changes nothing (Telegram's "not modified" counts as done).
     assert texts == ["First", "Second"]
     await user.expect_no_message(within=0.5)
-    for _ in range(30):
+
+    async def unfinished() -> int:
         async with desk_app.resources.sessionmaker() as session:
-            pending = await session.scalar(
+            count = await session.scalar(
                 select(func.count())
                 .select_from(OutboxMessage)
                 .where(OutboxMessage.status.not_in(("done",)))
             )
-        if pending == 0:
-            break
-        await asyncio.sleep(0.1)
-    assert pending == 0
+            return int(count or 0)
+
+    assert await eventually(unfinished, lambda n: n == 0, within=3) == 0

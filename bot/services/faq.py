@@ -11,6 +11,8 @@ from db.models import FaqQuery
 from db.repositories import FaqRepository
 
 PAGE_SIZE = 8
+# Where "how do I reach someone" points when staff cannot be asked through the bot.
+CONTACTS_ENTRY = "contacts"
 MAX_LOGGED_QUESTION = 1000
 
 
