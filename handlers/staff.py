@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, Filter
+from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,16 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import Settings
 from bot.delivery import Delivery
 from handlers import intake_views, staff_views
+from handlers.filters import IsStaff
 
 NOTE_PREFIXES = ("//", "/note")
-
-
-class IsStaff(Filter):
-    """Staff are STAFF_IDS and ADMIN_IDS (conventions); membership of the chat grants nothing."""
-
-    async def __call__(self, message: Message, settings: Settings) -> bool:
-        sender = message.from_user
-        return sender is not None and sender.id in (settings.staff_ids | settings.admin_ids)
 
 
 def create_router(settings: Settings) -> Router:
