@@ -31,6 +31,7 @@ from bot.services.faq import FaqCatalogue
 from bot.staff_chat import check_staff_chat
 from db.engine import create_engine, create_sessionmaker
 from handlers import (
+    data_rights,
     errors,
     fallback,
     faq,
@@ -39,6 +40,7 @@ from handlers import (
     private,
     questions,
     relay,
+    reports,
     staff,
     staff_views,
     tickets,
@@ -147,7 +149,11 @@ def create_dispatcher(
     )
 
     dp.include_routers(
-        errors.create_router(), staff.create_router(settings), private.create_router()
+        errors.create_router(),
+        staff.create_router(settings),
+        private.create_router(),
+        data_rights.create_router(),
+        reports.create_router(),
     )
     if features.complaints:
         dp.include_router(intake.create_router())

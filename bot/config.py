@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Almaty"
     working_hours: str = "Mon-Fri 09:00-18:00"
     locales_dir: Path = REPO_ROOT / "locales"
+    # Closed tickets keep the person's contact details this long; unfinished drafts this long.
+    retention_days: int = Field(3 * 365, ge=1)
+    draft_retention_days: int = Field(30, ge=1)
 
     _split_ids = field_validator("staff_ids", "admin_ids", mode="before")(_int_list)
 

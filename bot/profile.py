@@ -26,6 +26,7 @@ def user_commands(features: Features) -> list[BotCommand]:
         *(complaint if features.complaints else []),
         BotCommand(command="language", description=_("Change the language")),
         BotCommand(command="privacy", description=_("Your data and privacy")),
+        BotCommand(command="mydata", description=_("Download your data")),
         BotCommand(command="help", description=_("What this bot can do")),
     ]
 

@@ -196,9 +196,13 @@ class Ticket(Base):
     staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     topic_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(
+        default=utcnow, server_default=func.now(), index=True
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
-    closed_at: Mapped[datetime | None] = mapped_column()
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Set when the person's data was removed (/deleteme or retention): the case stays.
+    anonymised_at: Mapped[datetime | None] = mapped_column()
 
     @property
     def number(self) -> str:

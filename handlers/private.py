@@ -1,4 +1,4 @@
-"""The first screens of a private chat: /start, /help, /privacy, /deleteme and the main menu."""
+"""The first screens of a private chat: /start, /help, /privacy and the main menu."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.deeplink import parse_start_payload
@@ -16,7 +14,7 @@ from bot.services.faq import FaqCatalogue
 from bot.services.users import UserService
 from db.models import User
 from handlers import faq_views, keyboards, texts
-from handlers.callbacks import DeleteMeCb, MenuAction, MenuCb
+from handlers.callbacks import MenuAction, MenuCb
 from handlers.screens import show
 
 
@@ -28,11 +26,9 @@ def create_router() -> Router:
     router.message.register(start, CommandStart())
     router.message.register(show_help, Command("help"))
     router.message.register(show_privacy, Command("privacy"))
-    router.message.register(ask_delete, Command("deleteme"))
     router.callback_query.register(
         menu, MenuCb.filter(F.action.in_({MenuAction.HOME, MenuAction.HELP, MenuAction.PRIVACY}))
     )
-    router.callback_query.register(delete_me, DeleteMeCb.filter())
     return router
 
 
@@ -79,27 +75,3 @@ async def menu(query: CallbackQuery, callback_data: MenuCb, user: User, features
     }
     render_text, render_keyboard = screens[callback_data.action]
     await show(query, render_text(), render_keyboard())
-
-
-async def ask_delete(message: Message) -> None:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("🗑 Yes, delete my data"), callback_data=DeleteMeCb(confirm=True))
-    kb.button(text=_("Cancel"), callback_data=DeleteMeCb(confirm=False))
-    await message.answer(
-        _(
-            "Delete everything I keep about you (your name, language and settings)? "
-            "This cannot be undone."
-        ),
-        reply_markup=kb.as_markup(),
-    )
-
-
-async def delete_me(
-    query: CallbackQuery, callback_data: DeleteMeCb, user: User, session: AsyncSession
-) -> None:
-    if callback_data.confirm:
-        await UserService(session).forget(user)
-        text = _("Done: your data has been deleted. If you write again, I will start afresh.")
-    else:
-        text = _("Nothing was deleted.")
-    await show(query, text, None)

@@ -43,6 +43,9 @@ def privacy_text() -> str:
         "your data is never sold or passed to third parties for marketing.\n\n"
         "<b>How long:</b> personal data of closed complaints is deleted after 3 years, unfinished "
         "complaint drafts after 30 days.\n\n"
-        "<b>Removing it:</b> send /deleteme and I will delete everything I keep about you.\n\n"
+        "<b>Your copy:</b> send /mydata and I will send you everything I keep about you as a "
+        "file.\n\n"
+        "<b>Removing it:</b> send /deleteme and I will delete your personal data. Complaints "
+        "you filed stay with our staff as cases, without your name or contact details.\n\n"
         "Please do not send trade secrets or unpublished inventions in this chat."
     )

@@ -15,7 +15,6 @@ from tests.helpers import buttons, render, tr
 CODES = {"kk": "kk", "ru": "ru", "ko": "ko", "en": "en"}
 
 
-
 @pytest.mark.parametrize("lang", LANGUAGES)
 async def test_browse_to_an_answer_and_back(app: RunningBot, lang: str) -> None:
     faq = app.resources.faq

@@ -21,7 +21,6 @@ async def stored_user(app: RunningBot, user_id: int) -> User | None:
         return await session.get(User, user_id)
 
 
-
 @pytest.mark.parametrize("lang", LANGUAGES)
 async def test_start_greets_in_the_users_language(app: RunningBot, lang: str) -> None:
     user = app.stand.create_user(NAMES[lang], language_code=TELEGRAM_CODES[lang])

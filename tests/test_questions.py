@@ -19,7 +19,6 @@ QUESTIONS = {
 }
 
 
-
 async def logged(app: RunningBot) -> list[FaqQuery]:
     async with app.resources.sessionmaker() as session:
         return list(await session.scalars(select(FaqQuery).order_by(FaqQuery.id)))
@@ -40,7 +39,11 @@ async def test_a_question_gets_its_answer(app: RunningBot, lang: str) -> None:
     assert tr(i18n, lang, "🌐 Continue in English") not in buttons(reply)
     [row] = await logged(app)
     assert (row.user_id, row.text, row.lang, row.outcome, row.entry_id) == (
-        user.id, text, lang, "answer", expected
+        user.id,
+        text,
+        lang,
+        "answer",
+        expected,
     )
 
 
@@ -73,8 +76,11 @@ async def test_nothing_good_says_so_and_offers_a_way_on(app: RunningBot) -> None
 async def test_an_ambiguous_question_offers_the_top_three(app: RunningBot) -> None:
     matcher = app.resources.faq_matcher
     question = next(
-        (q for q in ("patent", "trademark", "register", "fees", "court", "customs")
-         if matcher.match(q, "en").outcome == "ambiguous"),
+        (
+            q
+            for q in ("patent", "trademark", "register", "fees", "court", "customs")
+            if matcher.match(q, "en").outcome == "ambiguous"
+        ),
         None,
     )
     if question is None:

@@ -70,10 +70,3 @@ async def test_language_choice_is_stored_and_checked(session: AsyncSession) -> N
     assert (await session.get(User, 10)).language == "kk"  # type: ignore[union-attr]
     with pytest.raises(ValueError):
         await service.set_language(user, "xx")
-
-
-async def test_forget_deletes_the_row(session: AsyncSession) -> None:
-    service = UserService(session)
-    user = await service.on_contact(Profile(11, "Bob", None, "en"))
-    await service.forget(user)
-    assert await session.get(User, 11) is None

@@ -78,8 +78,3 @@ class UserService:
         if user.start_payload is None:
             user.start_payload = payload[:64]
             await self._session.commit()
-
-    async def forget(self, user: User) -> None:
-        """/deleteme: remove the person's row (later issues add their tickets' anonymisation)."""
-        await self._session.delete(user)
-        await self._session.commit()
