@@ -293,9 +293,19 @@ function snippet(m) {
   if (!m) return "";
   if (m.text) return m.text;
   const kind = MEDIA_KINDS.find((k) => k in m);
-  const label = kind ? { photo: "🖼 Photo", document: `📄 ${m.document.file_name || "File"}`, video: "🎬 Video",
-    voice: "🎤 Voice message", audio: "🎵 Audio", sticker: `${(m.sticker || {}).emoji || ""} Sticker`,
-    location: "📍 Location", contact: "👤 Contact" }[kind] || kind : serviceText(m) || "message";
+  let label;
+  switch (kind) {
+    case "photo": label = "🖼 Photo"; break;
+    case "document": label = `📄 ${m.document.file_name || "File"}`; break;
+    case "video": label = "🎬 Video"; break;
+    case "voice": label = "🎤 Voice message"; break;
+    case "audio": label = "🎵 Audio"; break;
+    case "sticker": label = `${m.sticker.emoji || ""} Sticker`; break;
+    case "location": label = "📍 Location"; break;
+    case "contact": label = "👤 Contact"; break;
+    case undefined: label = serviceText(m) || "message"; break;
+    default: label = kind;
+  }
   return m.caption ? `${label}, ${m.caption}` : label;
 }
 
@@ -740,7 +750,7 @@ class AdminPane extends Pane {
     this.fillActors(candidates.length ? candidates : people, (ids) => ids[0] ?? null);
     const bot = S.state && S.state.bots[0];
     const who = userById(this.actor);
-    this.view.render(bot ? fullName(bot) : "no bot yet", who ? `as ${fullName(who)}, admin` : "",
+    this.view.render(bot ? fullName(bot) : "no bot yet", who ? `as ${fullName(who)}` : "",
       this.actor ? viewMessages(this.actor) : [], false);
     if (this.actor && this.visible()) markRead(this.actor, null);
   }
@@ -853,7 +863,8 @@ class StaffPane extends Pane {
     }));
     const current = threads.find((t) => t.id === this.thread);
     const title = chat ? (this.thread ? current.name : threads[0].name) : "no staff group";
-    const subtitle = chat ? `${chat.title} · ${presentMembers(chat).length} people` : "";
+    const count = presentMembers(chat).length;
+    const subtitle = chat ? `${chat.title} · ${count === 1 ? "1 person" : `${count} people`}` : "";
     this.view.render(title, subtitle, chat ? viewMessages(this.groupId, chat.is_forum ? this.thread : undefined) : [], true);
   }
 }
