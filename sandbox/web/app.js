@@ -760,7 +760,7 @@ class AdminPane extends Pane {
     let report;
     try { report = await call("GET", "inspect"); } catch { return; }
     const rows = report.recent.slice().reverse().map((r) => h("tr", { class: r.ok ? "" : "bad" },
-      h("td", {}, new Date(r.at * 1000).toLocaleTimeString()), h("td", {}, r.method),
+      h("td", {}, new Date(r.at * 1000).toTimeString().slice(0, 8)), h("td", {}, r.method),
       h("td", {}, r.chat_id === null || r.chat_id === undefined ? "" : String(r.chat_id)),
       h("td", {}, r.ok ? "ok" : `${r.error}${r.fault ? ` (${r.fault})` : ""}`)));
     const violations = report.violations.map((v) => h("div", { class: "bad" }, v));

@@ -128,6 +128,13 @@ async def test_a_korean_complaint_with_a_photo_reaches_staff_and_the_reply_comes
     # (`await sandbox.press("user", <a rating button's callback data>)`) and the rating shows
     # in the topic. Not built yet, so not faked.
 
+    # The admin's side: the Bot API log shows every call the bot made, and no spec violation.
+    log = sandbox.pane("admin").locator(".inspector")
+    await log.locator("summary").click()
+    await expect(log.locator("summary")).to_contain_text("0 spec violations")
+    await expect(log.locator("tr", has_text="copyMessage").first).to_be_visible()
+    await steps.shot("the-whole-desk")  # docs/sandbox.png is a copy of this one
+
     assert [m.get("text") for m in desk_app.stand.delivered(minji)][-1] == STAFF_REPLY
     async with desk_app.resources.sessionmaker() as session:
         relays = list(await session.scalars(select(RelayedMessage)))
