@@ -22,6 +22,7 @@ run: $(STAMP) i18n-compile
 	@if [ -n "$$BOT_TOKEN" ]; then \
 		$(PY) -m bot migrate && exec $(PY) -m bot run; \
 	else \
+		echo "No BOT_TOKEN: starting the sandbox, a local Telegram; the web chat opens at http://127.0.0.1:$${SANDBOX_PORT:-8080}/"; \
 		$(PY) -m bot migrate && exec $(PY) -m sandbox; \
 	fi
 

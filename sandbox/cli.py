@@ -83,10 +83,13 @@ def instructions(demo: Demo, base_url: str) -> str:
     chat = f"{_python()} -m sandbox chat"
     return "\n".join(
         [
+            f"ipdesk sandbox: open {base_url}/ in a browser",
+            "  (a person's chat, the staff forum and an admin side by side).",
+            "",
             f"Telegram Bot API stand-in on {base_url} (bot @{demo.bot.username}).",
             f"Staff forum {STAFF_CHAT_TITLE!r} ({demo.staff.id}), admin: Admin ({demo.admin.id}).",
             "",
-            "Talk to the bot from another terminal:",
+            "Or talk to the bot from another terminal:",
             f"  {chat} {here}".rstrip() + "           # as Demo",
             f"  {chat} --user Admin --chat staff {here}".rstrip() + "  # staff",
             f"  {chat} --user Minji --lang ko {here}".rstrip() + "  # a new person",
@@ -97,7 +100,16 @@ def instructions(demo: Demo, base_url: str) -> str:
 
 async def run(host: str, port: int, command: Sequence[str]) -> int:
     stand = StandIn()
-    base_url = await stand.start(host, port)
+    try:
+        base_url = await stand.start(host, port)
+    except OSError as exc:
+        await stand.stop()
+        print(
+            f"Cannot serve the sandbox on {host}:{port} ({exc.strerror}); "
+            "stop what uses that port or choose another with SANDBOX_PORT=8090.",
+            file=sys.stderr,
+        )
+        return 1
     demo = build_demo(stand)
     child = await asyncio.create_subprocess_exec(*command, env=child_env(demo, base_url))
     print(instructions(demo, base_url), flush=True)

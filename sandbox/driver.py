@@ -210,6 +210,18 @@ class UserDriver:
         ]
         return await self._send_files(files, caption, **where)
 
+    async def send_files(
+        self,
+        files: Sequence[tuple[FileKind, bytes, str | None, str | None]],
+        caption: str | None = None,
+        **where: Any,
+    ) -> list[dict[str, Any]]:
+        """Files as a person attaches them: (kind, data, file name, MIME type) each; several
+        (2-10) go as one album, the caption on the first item."""
+        if not 1 <= len(files) <= 10:
+            raise ValueError("attach 1-10 files at once")
+        return await self._send_files(files, caption, **where)
+
     async def send_raw(
         self,
         *,

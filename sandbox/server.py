@@ -7,6 +7,7 @@ import contextlib
 import functools
 import json
 import logging
+import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from sandbox.limits import Limiter, RateLimits
 from sandbox.methods import BY_LOWER_NAME, HANDLERS, Call
 from sandbox.spec import MethodSpec, Spec, Upload
 from sandbox.state import BotAccount, Chat, MemberStatus, World, is_service_message
+from sandbox.webchat import web_routes
 from sandbox.webhook import (
     DEFAULT_RETRY_DELAYS,
     DEFAULT_WEBHOOK_TIMEOUT,
@@ -96,6 +98,7 @@ class StandIn:
         webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT,
     ) -> None:
         self.world = World()
+        self.instance = secrets.token_hex(4)  # tells a web page that the world was started anew
         self.spec = Spec.load(spec_path)
         self.strict = strict
         self.closing = False
@@ -123,6 +126,7 @@ class StandIn:
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         app.router.add_routes(control_routes(self))
+        app.router.add_routes(web_routes(self))
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:

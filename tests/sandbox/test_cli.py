@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -60,10 +62,35 @@ async def test_run_starts_the_child_and_forwards_ctrl_c(tmp_path: Path) -> None:
     assert process.stdout is not None
     out = await read_until(process.stdout, b"child")
     assert b"Telegram Bot API stand-in on http://127.0.0.1:" in out
+    assert re.search(rb"open http://127\.0\.0\.1:\d+/ in a browser", out)
     assert b"python -m sandbox chat" in out
     assert b"child True True True True True" in out
     process.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(process.wait(), 15) == 0
+
+
+async def test_run_says_when_the_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "sandbox",
+            "run",
+            "--port",
+            str(port),
+            "--bot-command",
+            f"{sys.executable} -c pass",
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, err = await asyncio.wait_for(process.communicate(), 15)
+    assert process.returncode == 1
+    assert f"Cannot serve the sandbox on 127.0.0.1:{port}".encode() in err
+    assert b"SANDBOX_PORT" in err
 
 
 async def test_run_fails_when_the_child_dies(tmp_path: Path) -> None:
