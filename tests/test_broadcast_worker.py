@@ -149,17 +149,24 @@ async def test_the_global_bucket_holds_the_rate(db: async_sessionmaker[AsyncSess
     assert elapsed < 60 / 40 * 3  # and close to it (a small pool of concurrent sends)
 
 
-async def test_a_429_holds_every_send_for_retry_after(db: async_sessionmaker[AsyncSession]) -> None:
-    await job_for(db, 12)
+async def test_a_lone_429_holds_its_row_and_repeated_ones_hold_everyone(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    await job_for(db, 40)
     announcer = FakeAnnouncer()
-    announcer.outcomes[13] = [RetryLater(1.0)]
-    worker = BroadcastWorker(db, announcer, RENDER, rate=200, concurrency=1)
+    announcer.outcomes[13] = [RetryLater(1.0)]  # one chat's limit: only its row waits
+    announcer.outcomes[45] = [RetryLater(1.0)]  # long after: a lone one again
+    announcer.outcomes[46] = [RetryLater(1.0)]  # and one more at once: the bot's budget
+    worker = BroadcastWorker(db, announcer, RENDER, rate=20, concurrency=1)
+    started = time.monotonic()
     await worker.drain(timeout=10)
-    times = [at for at, _ in announcer.times]
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert sorted(announcer.delivered) == list(range(10, 22))
-    assert max(gaps) >= 0.95  # one pause of retry_after, for everyone
-    assert worker.counters.flood_waits == 1 and worker.counters.retried == 1
+    sent_at = {chat: at - started for at, chat in announcer.times}
+    gaps = [b - a for (a, _), (b, _) in itertools.pairwise(announcer.times)]
+    assert sorted(announcer.delivered) == list(range(10, 50))
+    assert sent_at[13] >= 0.95 and sent_at[14] < 0.5  # the others went on meanwhile
+    assert sent_at[46] - sent_at[44] >= 0.95 and sent_at[47] - sent_at[44] >= 0.95
+    assert sorted(gaps)[-2] < 0.5 < max(gaps)  # everyone waited once, after the 46th
+    assert worker.counters.flood_waits == 3 and worker.counters.global_pauses == 1
 
 
 async def test_blocked_failed_and_retried_rows(db: async_sessionmaker[AsyncSession]) -> None:

@@ -10,9 +10,10 @@
 The job and one row per recipient are stored when the admin confirms; `BroadcastWorker` then
 leases due rows and sends them through an `Announcer`, at most `rate` per second overall,
 drawn from one token bucket kept in the database (every replica draws from the same one), with
-a small pool of concurrent sends. A 429 holds every send for its `retry_after` and puts that
-row back until then; a 403 marks the person blocked (never retried); a timeout or a 5xx is
-retried with back-off. A live progress message is edited as it goes.
+a small pool of concurrent sends. A 429 puts its row back until `retry_after`; a second one
+while the first is waited out holds every send (the bot's own budget ran out). A 403 marks
+the person blocked (never retried); a timeout or a 5xx is retried with back-off. A live
+progress message is edited as it goes.
 
 Delivery is at least once: after a crash, rows that were being sent when the worker died are
 taken again when their lease runs out; such rows are counted (`reclaimed`) and shown as
@@ -374,7 +375,8 @@ class _Counters:
     retried: int = 0
     failed: int = 0
     blocked: int = 0
-    flood_waits: int = 0
+    flood_waits: int = 0  # 429s heard
+    global_pauses: int = 0  # 429s that held every send
     lease_lost: int = 0
 
 
@@ -428,6 +430,7 @@ class BroadcastWorker:
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._progress = _Progress()
+        self._flood_until: datetime | None = None
         self.counters = _Counters()
 
     # -- control ----------------------------------------------------------------------------------
@@ -575,18 +578,25 @@ class BroadcastWorker:
         return contents
 
     async def _flood(self, row: BroadcastRecipient, seconds: float) -> None:
-        """429: nothing more goes out until `retry_after` has passed; this row waits too."""
+        """429: this row waits `retry_after`. Telegram does not say whose limit it was: a
+        lone 429 is taken as that chat's, and only its row waits; a second one while another
+        is still being waited out is the bot's own budget, and every send waits."""
         self.counters.flood_waits += 1
-        until = self._now() + timedelta(seconds=seconds)
-        async with self._sessionmaker() as session:
-            pacer = await BroadcastRepository(session).pacer(self._now())
-            if pacer.paused_until is None or pacer.paused_until < until:
-                pacer.paused_until = until
-            pacer.tokens = 0.0
-            pacer.stamp = until
-            await session.commit()
+        now = self._now()
+        until = now + timedelta(seconds=seconds)
+        everyone = self._flood_until is not None and self._flood_until > now
+        self._flood_until = max(until, self._flood_until or until)
+        if everyone:
+            self.counters.global_pauses += 1
+            async with self._sessionmaker() as session:
+                pacer = await BroadcastRepository(session).pacer(now)
+                if pacer.paused_until is None or pacer.paused_until < until:
+                    pacer.paused_until = until
+                pacer.tokens = 0.0
+                pacer.stamp = until
+                await session.commit()
+            log.info("broadcast: repeated flood control, every send waits %.1f s", seconds)
         await self._reschedule(row, until, f"retry after {seconds:g} s", attempts=row.attempts)
-        log.info("broadcast: flood control, every send waits %.1f s", seconds)
 
     async def _back_off(self, row: BroadcastRecipient, reason: str) -> None:
         attempts = row.attempts + 1
