@@ -17,6 +17,7 @@ from sandbox.driver import UserDriver
 from tests.conftest import RunningBot
 from tests.helpers import buttons, eventually, tr, visible
 
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 TEXTS = {
     "kk": "Кеден тізілімі жаңартылды",
     "ru": "Таможенный реестр обновлён",
@@ -293,3 +294,24 @@ async def test_a_narrower_audience(make_app: MakeApp, stand, audience: str) -> N
     await finished(app)
     assert [m["text"] for m in received(app, ko) if m["text"] == "Only some"] == ["Only some"]
     assert all(m["text"] != "Only some" for m in received(app, kk))
+
+
+async def test_a_photo_with_its_caption(make_app: MakeApp, stand) -> None:  # type: ignore[no-untyped-def]
+    app, boss = await admin_of(make_app, stand)
+    aru = await person(app, "Aru", "kk")
+    await boss.send("/broadcast")
+    menu = await boss.expect_message()
+    await boss.press(menu, callback_data=cb("mode", "one"))
+    await boss.expect_edit()
+    await boss.send_photo(PNG, caption="The new customs form")
+    audience = await boss.expect_message()
+    await boss.press(audience, callback_data=cb("audience", "all"))
+    preview, confirm = await boss.expect_messages(2)
+    assert "photo" in preview and preview["caption"] == "The new customs form"
+    assert buttons(preview) == ["🔕 Unsubscribe"]
+    await boss.press(confirm, callback_data=cb("send"))
+    await finished(app)
+    [got] = [m for m in received(app, aru) if "photo" in m]
+    assert got["caption"] == "The new customs form"
+    assert got["photo"][-1]["file_unique_id"] == preview["photo"][-1]["file_unique_id"]
+    assert buttons(got) == ["🔕 Жазылымнан шығу"]

@@ -482,9 +482,11 @@ class BroadcastWorker:
                     await asyncio.sleep(min(pause, self._poll_interval))
 
     async def _sleep(self, seconds: float) -> None:
+        """Until `seconds` pass or `wake()` (a wake that came meanwhile is not lost)."""
+        if not self._woken.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), min(seconds, self._poll_interval))
         self._woken.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._woken.wait(), min(seconds, self._poll_interval))
 
     # -- one round --------------------------------------------------------------------------------
 
