@@ -18,6 +18,7 @@ from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.broadcast_delivery import BroadcastRunner
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.faq.content import FaqBase, load_faq
@@ -31,12 +32,15 @@ from bot.services.faq import FaqCatalogue
 from bot.staff_chat import check_staff_chat
 from db.engine import create_engine, create_sessionmaker
 from handlers import (
+    admin,
+    admin_views,
     data_rights,
     errors,
     fallback,
     faq,
     intake,
     language,
+    news,
     private,
     questions,
     relay,
@@ -135,6 +139,11 @@ def create_dispatcher(
         dead_letters=DeadLetterService(resources.sessionmaker),
         faq=resources.faq,
         faq_matcher=resources.faq_matcher,
+        broadcasts=BroadcastRunner(
+            resources.sessionmaker,
+            admin_views.renderers(resources.i18n),
+            rate=settings.broadcast_rate,
+        ),
     )
     # Outer middlewares run in registration order, for every update.
     dp.update.outer_middleware(resources.tracker)
@@ -154,6 +163,7 @@ def create_dispatcher(
         private.create_router(),
         data_rights.create_router(),
         reports.create_router(),
+        admin.create_router(),  # admins only: for anyone else its commands are unknown
     )
     if features.complaints:
         dp.include_router(intake.create_router())
@@ -161,6 +171,7 @@ def create_dispatcher(
         tickets.create_router(),
         relay.create_router(),
         language.create_router(),
+        news.create_router(),
         faq.create_router(),
         questions.create_router(),
         fallback.create_router(),  # last: whatever nobody else took

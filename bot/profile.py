@@ -6,7 +6,7 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
+from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
@@ -25,6 +25,7 @@ def user_commands(features: Features) -> list[BotCommand]:
         BotCommand(command="start", description=_("Main menu")),
         *(complaint if features.complaints else []),
         BotCommand(command="language", description=_("Change the language")),
+        BotCommand(command="settings", description=_("Settings: language and news")),
         BotCommand(command="privacy", description=_("Your data and privacy")),
         BotCommand(command="mydata", description=_("Download your data")),
         BotCommand(command="help", description=_("What this bot can do")),
@@ -59,3 +60,52 @@ async def publish_profile(bot: Bot, i18n: I18n, features: Features) -> None:
     except TelegramAPIError:
         # A cosmetic call must not keep the bot from starting; it is retried on the next start.
         log.warning("could not publish the bot's commands and descriptions", exc_info=True)
+
+
+# -- admins' own command menus ---------------------------------------------------------------------
+
+
+def admin_commands(features: Features) -> list[BotCommand]:
+    """An admin's menu: everything a user has, then the admin commands."""
+    return [
+        *user_commands(features),
+        BotCommand(command="broadcast", description=_("Send an announcement")),
+        BotCommand(command="grant", description=_("Grant a role")),
+        BotCommand(command="revoke", description=_("Take a role back")),
+        BotCommand(command="staff", description=_("Staff and admins")),
+        BotCommand(command="audit", description=_("Audit log")),
+        BotCommand(command="stats", description=_("Statistics and charts")),
+        BotCommand(
+            command="export", description=_("Export tickets, users or unanswered questions")
+        ),
+    ]
+
+
+async def show_admin_commands(bot: Bot, i18n: I18n, features: Features, admin_id: int) -> bool:
+    """Admin commands in this admin's private chat only (a chat scope per admin, per language).
+    False when Telegram refused (e.g. they never started the bot)."""
+    try:
+        for lang in (*LANGUAGES, None):
+            with i18n.context(), i18n.use_locale(lang or DEFAULT_LANGUAGE):
+                await bot.set_my_commands(
+                    admin_commands(features),
+                    scope=BotCommandScopeChat(chat_id=admin_id),
+                    language_code=lang,
+                )
+    except TelegramAPIError:
+        log.warning("could not publish the admin commands", extra={"admin_id": admin_id})
+        return False
+    return True
+
+
+async def hide_admin_commands(bot: Bot, user_id: int) -> bool:
+    """Back to the menu everyone has (the chat scope is removed)."""
+    try:
+        for lang in (*LANGUAGES, None):
+            await bot.delete_my_commands(
+                scope=BotCommandScopeChat(chat_id=user_id), language_code=lang
+            )
+    except TelegramAPIError:
+        log.warning("could not withdraw the admin commands", extra={"user_id": user_id})
+        return False
+    return True

@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -73,6 +74,11 @@ class User(Base):
     consent_at: Mapped[datetime | None] = mapped_column()
     # None: not asked yet; True/False: their answer.
     news_opt_in: Mapped[bool | None] = mapped_column(Boolean)
+    # When they were asked about announcements (asked once, after their first useful answer).
+    news_asked_at: Mapped[datetime | None] = mapped_column()
+    # A role granted in the database with /grant: "staff" or "admin" (STAFF_IDS and ADMIN_IDS
+    # add to it). Kept on the row the middleware loads anyway, so a role check costs no query.
+    role: Mapped[str | None] = mapped_column(String(16))
     # The first /start deep-link payload, e.g. "faq-trademark-fees" (where users come from).
     start_payload: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
@@ -276,3 +282,86 @@ class OutboxMessage(Base):
     result_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class AuditEntry(Base):
+    """An admin action: who did what, when, on what (shown by /audit)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    action: Mapped[str] = mapped_column(String(32))  # role.grant, broadcast.start, ...
+    target: Mapped[str] = mapped_column(String(64))  # "user:123", "broadcast:7"
+    details: Mapped[str | None] = mapped_column(Text)  # JSON
+    created_at: Mapped[datetime] = mapped_column(
+        default=utcnow, server_default=func.now(), index=True
+    )
+
+
+class Broadcast(Base):
+    """An announcement to many people: composed (draft), then sent by the broadcast worker.
+
+    `content` is JSON: {"*": message} for one message to all, or {"kk": message, ...} for one
+    per language, where a message is {"kind": text|photo|document, "text": HTML,
+    "file_id"?}. `audience` is JSON: {"kind": "all"} | {"kind": "languages", "languages":
+    [...]} | {"kind": "ticket_kind", "ticket_kind": "..."}; only people who agreed to receive
+    announcements are ever in it.
+    """
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_by: Mapped[int] = mapped_column(BigInteger, index=True)
+    # draft | running | paused | cancelled | done
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    per_language: Mapped[bool] = mapped_column(Boolean, default=False)
+    content: Mapped[str] = mapped_column(Text, default="{}")
+    audience: Mapped[str] = mapped_column(Text, default="{}")
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    # The admin's live progress message, and the language it is written in.
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    admin_language: Mapped[str] = mapped_column(String(8), default="en")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class BroadcastRecipient(Base):
+    """One person a broadcast goes to: sent at least once, leased while being sent."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "user_id", name="uq_broadcast_recipients_user"),
+        Index("ix_broadcast_recipients_queue", "broadcast_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    broadcast_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("broadcasts.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(8))
+    # pending | sending | sent | failed | blocked | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Taken back after its worker died mid-send: that send may have reached the person.
+    reclaimed: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    lease_until: Mapped[datetime | None] = mapped_column()
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class BroadcastPacer(Base):
+    """The one global token bucket every broadcast worker (every replica) draws from."""
+
+    __tablename__ = "broadcast_pacer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    tokens: Mapped[float] = mapped_column(Float, default=0.0)
+    stamp: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    # Flood control (a 429's retry_after) holds every send until then.
+    paused_until: Mapped[datetime | None] = mapped_column()

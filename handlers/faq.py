@@ -15,7 +15,7 @@ from bot.services.faq import CONTACTS_ENTRY, FaqCatalogue, FaqFeedbackService
 from bot.services.intake import Kind
 from db.models import User
 from handlers import faq_views as views
-from handlers import intake
+from handlers import intake, news
 from handlers.callbacks import FaqEntryCb, FaqNavCb, FaqStaffCb, FaqVoteCb, MenuAction, MenuCb
 from handlers.screens import refuse_stale, show
 
@@ -86,6 +86,8 @@ async def vote(
     await FaqFeedbackService(session).vote(user.id, callback_data.id, callback_data.helpful)
     if callback_data.helpful:
         await query.answer(_("Thank you! Glad it helped."))
+        if query.message is not None:  # a first useful answer: the moment to ask about news
+            await news.offer(query.bot, query.message.chat.id, user, session)  # type: ignore[arg-type]
     else:
         await query.answer(
             _("Thank you. We will use your feedback to improve this answer."),

@@ -1,4 +1,9 @@
-"""Who may do what: the role filters routers carry (a handler never checks permissions itself)."""
+"""Who may do what: the role filters routers carry (a handler never checks permissions itself).
+
+Staff are STAFF_IDS plus the staff role granted in the database, admins ADMIN_IDS plus the
+admin role (conventions); an admin is staff too. The granted role is read from the user row the
+middleware has already loaded, so a check costs no query.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +11,33 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message
 
 from bot.config import Settings
+from bot.services.roles import Configured
+from db.models import User
 
 
 def _sender_id(event: Message | CallbackQuery) -> int | None:
     return event.from_user.id if event.from_user is not None else None
 
 
-class IsStaff(Filter):
-    """Staff are STAFF_IDS and ADMIN_IDS (conventions); membership of the chat grants nothing."""
+def configured(settings: Settings) -> Configured:
+    return Configured(staff_ids=settings.staff_ids, admin_ids=settings.admin_ids)
 
-    async def __call__(self, event: Message | CallbackQuery, settings: Settings) -> bool:
+
+class IsStaff(Filter):
+    """Staff and admins; membership of the staff chat grants nothing."""
+
+    async def __call__(
+        self, event: Message | CallbackQuery, settings: Settings, user: User | None = None
+    ) -> bool:
         sender = _sender_id(event)
-        return sender is not None and sender in (settings.staff_ids | settings.admin_ids)
+        return sender is not None and configured(settings).is_staff(sender, user)
 
 
 class IsAdmin(Filter):
-    """Admins are ADMIN_IDS (conventions)."""
+    """Admins only."""
 
-    async def __call__(self, event: Message | CallbackQuery, settings: Settings) -> bool:
+    async def __call__(
+        self, event: Message | CallbackQuery, settings: Settings, user: User | None = None
+    ) -> bool:
         sender = _sender_id(event)
-        return sender is not None and sender in settings.admin_ids
+        return sender is not None and configured(settings).is_admin(sender, user)

@@ -27,6 +27,10 @@ EXPECTED_TABLES = {
     "ticket_attachments",
     "relayed_messages",
     "outbox",
+    "audit_log",
+    "broadcasts",
+    "broadcast_recipients",
+    "broadcast_pacer",
     "alembic_version",
 }
 
