@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from bot.faq.match.text import is_hangul, words
@@ -35,6 +35,8 @@ from bot.faq.match.text import is_hangul, words
 __all__ = ["LEXICON", "Lexicon"]
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+# Words whose candidate names are remembered; questions bring new words, so the cache is capped.
+_CACHE_LIMIT = 50_000
 
 LEXICON = """
 trademark
@@ -206,8 +208,8 @@ complaint (generic)
   ko: 신고 | 민원 | 접수 | 문의
   en: complaint* | report* | request*
 bot
-  ru: бот* | чат*
-  kk: бот* | чат*
+  ru: бот | бота | боту | ботом | боте | боты | ботов | ботам | ботах | чатбот* | чат*
+  kk: бот | боттың | ботқа | ботты | боттан | ботта | ботпен | боттар* | чатбот* | чат*
   ko: 봇 | 챗봇 | 채팅 | 대화
   en: bot | chatbot | chat
 personal_data (generic)
@@ -441,6 +443,7 @@ class Lexicon:
     hangul: tuple[tuple[str, str], ...]  # (name without spaces, concept)
     specific: frozenset[str]  # concepts that place a question in the FAQ's domain
     off_topic: frozenset[str]  # subjects next to it that no entry covers (visas, taxes ...)
+    _cache: dict[str, tuple[_Words, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def parse(cls, source: str = LEXICON) -> Lexicon:
@@ -485,13 +488,25 @@ class Lexicon:
         """The concepts named in normalised `tokens` (as `bot.faq.match.text.words` gives)."""
         found: set[str] = set()
         for i, token in enumerate(tokens):
-            for name in (*self.by_exact.get(token, ()), *self.by_prefix.get(token[:2], ())):
+            for name in self._starting_with(token):
                 if name.concept not in found and name.matches(tokens, i):
                     found.add(name.concept)
         joined = "".join(t for t in tokens if is_hangul(t))
         if joined:
             found.update(concept for name, concept in self.hangul if name in joined)
         return found
+
+    def _starting_with(self, token: str) -> tuple[_Words, ...]:
+        """The names whose first word `token` matches (remembered: words recur)."""
+        names = self._cache.get(token)
+        if names is None:
+            names = (
+                *self.by_exact.get(token, ()),
+                *(n for n in self.by_prefix.get(token[:2], ()) if token.startswith(n.words[0])),
+            )
+            if len(self._cache) < _CACHE_LIMIT:
+                self._cache[token] = names
+        return names
 
 
 def _single_word(text: str) -> str:
