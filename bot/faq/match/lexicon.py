@@ -109,12 +109,13 @@ counterfeit
   en: counterfeit* | fake | fakes | knockoff* | knock off* | replica*
 online (generic)
   ru: интернет* | сайт* | маркетплейс* | соцсет* | инстаграм* | kaspi | каспи* | wildberries
-  ru: ozon | онлайн* | контент*
+  ru: ozon | онлайн* | контент* | тикток* | фейсбук* | ютуб* | телеграм*
   kk: интернет* | сайт* | маркетплейс* | әлеуметтік желі* | инстаграм* | kaspi | каспи*
-  kk: онлайн* | контент*
+  kk: онлайн* | контент* | тикток* | фейсбук* | ютуб* | телеграм*
   ko: 온라인 | 인터넷 | 사이트 | 마켓플레이스 | 오픈마켓 | 인스타그램 | 카스피 | 콘텐츠 | 게시물
+  ko: 틱톡 | 페이스북 | 유튜브 | 텔레그램 | 소셜미디어
   en: online | internet | website* | site | sites | marketplace* | social media | instagram
-  en: kaspi | takedown* | listing* | content
+  en: kaspi | takedown* | listing* | content | sns | tiktok | facebook | youtube | telegram
 block_remove (generic)
   ru: заблокир* | блокир* | удален* | удалить | удалени*
   kk: бұғатта* | өшір*
@@ -124,9 +125,10 @@ court (generic)
   ru: суд | суда | суде | судом | суды | судов | судах | судам | судебн* | иск | иска | иске
   ru: иском | иски | отсуд*
   ru: исков*
+  ru: давност*
   kk: сот | сотқ* | сотт* | сотпен | талап арыз* | талап қою*
-  ko: 법원 | 소송 | 재판
-  en: court* | sue | suing | lawsuit* | litigation
+  ko: 법원 | 소송 | 재판 | 소멸시효
+  en: court* | sue | suing | lawsuit* | litigation | limitation period* | statute of limitation*
 damages (generic)
   ru: компенсац* | убыт* | возмещ* | взыск* | ущерб*
   kk: өтемақы* | залал* | шығын* | өндіріп
@@ -192,11 +194,13 @@ niip
   en: niip | kazpatent | qazpatent | institute | patent office
 contacts (generic)
   ru: телефон* | номер* | адрес* | email | e mail | почта | почты | почту | почтой | почте
-  ru: контакт* | связат* | связь | позвон* | поговорить | достучат*
-  kk: телефон* | нөмір* | мекенжай* | пошта* | байланыс* | хабарлас* | сөйлес*
-  ko: 전화 | 번호 | 연락 | 이메일 | 주소 | 메일 | 얘기 | 이야기 | 통화
-  en: phone* | number | address* | email | e mail | contact* | call | talk to | reach | speak to
-  en: real person
+  ru: контакт* | связат* | связь | позвон* | поговорить | достучат* | дозвон* | колл центр*
+  ru: горяч* лини*
+  kk: телефон* | нөмір* | мекенжай* | пошта* | байланыс* | хабарлас* | сөйлес* | қоңырау*
+  kk: колл орталы* | сенім телефон*
+  ko: 전화 | 번호 | 연락 | 이메일 | 주소 | 메일 | 얘기 | 이야기 | 통화 | 콜센터 | 상담전화
+  en: phone* | telephone* | number | address* | email | e mail | contact* | call | talk to
+  en: reach | speak to | real person | call cent* | hotline*
 staff (generic)
   ru: сотрудник* | специалист* | оператор* | живой | живому | живым | живого | консультант*
   kk: қызметкер* | маман*
@@ -254,6 +258,11 @@ eurasian
   kk: еуразиялық* | еапв | еапо | eapo
   ko: 유라시아
   en: eurasian | eapo
+eaeu (generic)
+  ru: еаэс | таможенн* союз*
+  kk: еаэо | кеден одағ*
+  ko: 유라시아경제연합 | 유라시아 경제연합 | 관세동맹
+  en: eaeu | eurasian economic union | customs union
 pct
   ru: pct | национальн* фаз* | фаз*
   kk: pct | ұлттық фаза* | фаза*
@@ -302,8 +311,10 @@ accelerated (generic)
 owner_details (generic)
   ru: смен* названи* | переименов* | адрес* | реорганиз* | ребрендинг* | наименовани*
   kk: атауы өзгер* | атауы ауыс* | мекенжай* | ребрендинг* | қайта ұйымдастыр*
-  ko: 사명 | 주소 | 명의 | 합병 | 회사 이름
+  ru: переехал* | переезд*
+  ko: 사명 | 주소 | 명의 | 합병 | 회사 이름 | 이전했 | 이사했
   en: rename* | name change* | changed its name | address | rebrand* | new company name
+  en: moved | relocat*
 infringement
   ru: наруш* | копир* | скопир* | повтор* | выпуска*
   kk: бұз* | көшір* | қайтала* | жасап жатыр | шығарып жатыр
@@ -360,6 +371,12 @@ attachment (generic)
   kk: фото* | скрин* | файл*
   ko: 사진 | 첨부 | 파일 | 스크린샷
   en: photo* | attach* | screenshot* | upload*
+works (generic)
+  ru: фотограф* | фотки | музык* | видео* | текст* | книг* | фильм* | песн* | картин* | рисун*
+  kk: фотосурет* | музыка* | бейне* | мәтін* | кітап* | фильм* | әні* | сурет*
+  ko: 음악 | 영상 | 영화 | 노래 | 그림 | 소설 | 웹툰 | 동영상
+  en: photograph* | photos | music | video* | text | texts | book | books | film* | song*
+  en: painting* | drawing* | novel*
 comparison (generic)
   ru: отлича* | разниц* | что лучше | выбрать | выгодн* | плюсы
   kk: әлде | айырма* | қайсысы* | таңда* | тиімді
