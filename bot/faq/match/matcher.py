@@ -82,7 +82,7 @@ class MatchConfig:
 
     phrase_weight: float = 0.25  # best cosine with one phrasing (n-grams, same language)
     profile_weight: float = 0.15  # cosine with all phrasings together
-    answer_weight: float = 0.15  # cosine with the answer (word stems)
+    answer_weight: float = 0.1  # cosine with the answer (word stems)
     concept_weight: float = 0.2  # share of the question's concepts the entry names
     concept_phrase_weight: float = 0.25  # best concept match with one phrasing (any language)
     bayes_weight: float = 0.2  # naive Bayes posterior of the entry (same language)
@@ -93,7 +93,7 @@ class MatchConfig:
     answer_threshold: float = 0.68
     lead_weight: float = 1.0
     min_answer_score: float = 0.45
-    min_lead: float = 0.05  # a closer second makes it a choice however high both score
+    min_lead: float = 0.04  # a closer second makes it a choice however high both score
     ambiguous_threshold: float = 0.25  # below this: nothing good
     # Scale the scores of a question that names no IP-specific concept ...
     unanchored_factor: float = 0.75

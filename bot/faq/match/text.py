@@ -28,6 +28,8 @@ _WORD = re.compile(r"[\uac00-\ud7a3]+|[^\W_\uac00-\ud7a3]+")
 _HANGUL_WORD = re.compile(r"[\uac00-\ud7a3]+")
 _LATIN_I_IN_CYRILLIC = re.compile(r"(?<=[\u0400-\u04ff])i|i(?=[\u0400-\u04ff])")
 _FOLD = str.maketrans("ёәғқңөұүһі", "еагкноуухи")
+# On normalised text (қ→к); a Korean particle may follow ("브랜드.kz를").
+_KZ_DOMAIN = re.compile(r"(?<=[^\W_])\.(?:kz|каз)(?![0-9a-z\u0400-\u04ff])")
 # Stripped longest first, and only when at least two syllables remain ("차이" keeps its "이").
 _PARTICLES = frozenset(
     (
@@ -50,8 +52,9 @@ def normalise(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The normalised words of `text` (letters and digits)."""
-    return _WORD.findall(normalise(text))
+    """The normalised words of `text` (letters and digits); a .kz / .қаз domain name
+    ("brand.kz") also gives the word "kzdomain", so that it reads as a domain question."""
+    return _WORD.findall(_KZ_DOMAIN.sub(" kzdomain ", normalise(text)))
 
 
 def is_hangul(word: str) -> bool:
