@@ -122,7 +122,7 @@ def create_dispatcher(
     delivery = Delivery(
         resources.sessionmaker,
         staff_chat_id=settings.staff_chat_id,
-        render=staff_views.renderers(resources.i18n, settings.staff_language),
+        render=staff_views.renderers(resources.i18n, settings.staff_language, resources.faq),
     )
     # Complaints open only where a staff chat will read them.
     features = Features(complaints=settings.staff_chat_id is not None)

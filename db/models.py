@@ -154,6 +154,8 @@ class Draft(Base):
     company: Mapped[str | None] = mapped_column(String(256))
     contact: Mapped[str | None] = mapped_column(String(256))
     consent_at: Mapped[datetime | None] = mapped_column()
+    # The FAQ entry the person was reading when they chose "Ask our staff", if any.
+    faq_entry_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     reminded_at: Mapped[datetime | None] = mapped_column()
@@ -198,6 +200,7 @@ class Ticket(Base):
     description: Mapped[str] = mapped_column(Text)
     company: Mapped[str] = mapped_column(String(256))
     contact: Mapped[str] = mapped_column(String(256))
+    faq_entry_id: Mapped[str | None] = mapped_column(String(64))  # the draft's FAQ topic
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     topic_id: Mapped[int | None] = mapped_column(BigInteger)

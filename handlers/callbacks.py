@@ -45,7 +45,9 @@ class FaqVoteCb(CallbackData, prefix="fv"):
 
 
 class FaqStaffCb(CallbackData, prefix="fs"):
-    id: str
+    """ "Ask our staff": from under an entry's answer (its id), or with no topic ("")."""
+
+    id: str = ""
 
 
 class SwitchLanguageCb(CallbackData, prefix="sl"):

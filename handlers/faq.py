@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.features import Features
 from bot.services.faq import CONTACTS_ENTRY, FaqCatalogue, FaqFeedbackService
-from bot.services.intake import Kind
 from db.models import User
 from handlers import faq_views as views
 from handlers import intake, news
@@ -105,11 +104,12 @@ async def ask_staff(
     state: FSMContext,
 ) -> None:
     contacts = faq.find(CONTACTS_ENTRY)
-    if faq.find(callback_data.id) is None or contacts is None:
+    entry = faq.find(callback_data.id) if callback_data.id else None
+    if (callback_data.id and entry is None) or contacts is None:
         await refuse_stale(query)
         return
-    if features.complaints:  # a question to staff: the dialog, as a procedure question
-        await intake.begin_from_menu(query, user, session, state, kind=Kind.PROCEDURE)
+    if features.complaints:  # a question to staff about this entry (none: from "not sure")
+        await intake.ask_staff(query, user, session, state, faq, callback_data.id or None)
         return
     # Where no staff chat reads tickets, point to the official contacts.
     await query.answer()

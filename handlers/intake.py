@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.delivery import Delivery
-from bot.services.intake import AnswerError, IntakeService, Kind, Step
+from bot.services.faq import FaqCatalogue
+from bot.services.intake import AnswerError, IntakeService, Step
 from bot.services.reminders import SWEEP_SECONDS, ReminderSweep
 from bot.services.working_hours import is_open, now_in, utc_offset
 from db.models import Draft, User
@@ -77,32 +78,46 @@ async def start_reminders(
     delivery.run_every("reminders", SWEEP_SECONDS, sweep.run_once)
 
 
-async def begin(message: Message, user: User, session: AsyncSession, state: FSMContext) -> None:
+async def begin(
+    message: Message, user: User, session: AsyncSession, state: FSMContext, faq: FaqCatalogue
+) -> None:
     """Start a complaint, or pick up an unfinished one where it was left."""
     service = IntakeService(session)
     draft = await service.open_draft(user.id) or await service.start(user.id)
-    text, markup = await screen(service, draft)
+    text, markup = await screen(service, draft, faq, user.language)
     await state.set_state(STATES[Step(draft.step)])
     await message.answer(text, reply_markup=markup)
 
 
 async def begin_from_menu(
+    query: CallbackQuery, user: User, session: AsyncSession, state: FSMContext, faq: FaqCatalogue
+) -> None:
+    """From the main menu: a new complaint, or the unfinished one where it was left."""
+    service = IntakeService(session)
+    draft = await service.open_draft(user.id) or await service.start(user.id)
+    await state.set_state(STATES[Step(draft.step)])
+    text, markup = await screen(service, draft, faq, user.language)
+    await show(query, text, markup)
+
+
+async def ask_staff(
     query: CallbackQuery,
     user: User,
     session: AsyncSession,
     state: FSMContext,
-    kind: Kind | None = None,
+    faq: FaqCatalogue,
+    entry_id: str | None,
 ) -> None:
-    """From a button: the main menu, or "Ask our staff" under an answer (a question)."""
+    """ "Ask our staff" under an FAQ answer: a question to staff that remembers the entry."""
     service = IntakeService(session)
-    draft = await service.open_draft(user.id) or await service.start(user.id, kind=kind)
+    draft = await service.ask_staff(user.id, entry_id)
     await state.set_state(STATES[Step(draft.step)])
-    text, markup = await screen(service, draft)
+    text, markup = await screen(service, draft, faq, user.language)
     await show(query, text, markup)
 
 
 async def text_answer(
-    message: Message, user: User, session: AsyncSession, state: FSMContext
+    message: Message, user: User, session: AsyncSession, state: FSMContext, faq: FaqCatalogue
 ) -> None:
     service = IntakeService(session)
     draft = await current(service, user, state)
@@ -114,7 +129,7 @@ async def text_answer(
         await message.answer(views.hint(error))
         return None
     await state.set_state(STATES[step])
-    text, markup = await screen(service, draft)
+    text, markup = await screen(service, draft, faq, user.language)
     await message.answer(text, reply_markup=markup)
     return None
 
@@ -202,6 +217,7 @@ async def button(
     state: FSMContext,
     settings: Settings,
     delivery: Delivery,
+    faq: FaqCatalogue,
 ) -> None:
     service = IntakeService(session)
     draft = await service.open_draft(user.id)
@@ -240,7 +256,7 @@ async def button(
     except AnswerError:
         return await refuse_stale(query)
     await state.set_state(STATES[Step(draft.step)])
-    text, markup = await screen(service, draft)
+    text, markup = await screen(service, draft, faq, user.language)
     return await show(query, text, markup)
 
 
@@ -255,10 +271,13 @@ async def cancel(message: Message, user: User, session: AsyncSession, state: FSM
     await message.answer(views.cancelled())
 
 
-async def screen(service: IntakeService, draft: Draft) -> tuple[str, InlineKeyboardMarkup]:
+async def screen(
+    service: IntakeService, draft: Draft, faq: FaqCatalogue, lang: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The draft's current question, or its summary (with its FAQ topic in `lang`)."""
     files = len(await service.attachments(draft))
     if draft.step == Step.SUMMARY:
-        return views.summary(draft, files)
+        return views.summary(draft, files, faq.title(draft.faq_entry_id, lang))
     return views.question(Step(draft.step), files)
 
 

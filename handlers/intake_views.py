@@ -38,6 +38,18 @@ def right_label(right: str) -> str:
     return labels.get(right, right)  # type: ignore[call-overload]
 
 
+def kind_with_topic(kind: str, topic: str | None) -> str:
+    """The "Type" value, followed on its own line by the FAQ entry a question came from.
+
+    (A line of its own inside the "Type" field, so the summary and card templates stay as
+    translated.)
+    """
+    label = kind_label(kind)
+    if not topic:
+        return label
+    return _("{kind}\n<b>FAQ topic:</b> {topic}").format(kind=label, topic=escape(topic))
+
+
 def question(step: Step, files: int = 0) -> tuple[str, InlineKeyboardMarkup]:
     kb = InlineKeyboardBuilder()
     if step is Step.KIND:
@@ -104,7 +116,8 @@ def question(step: Step, files: int = 0) -> tuple[str, InlineKeyboardMarkup]:
     return text, kb.as_markup()
 
 
-def summary(draft: Draft, files: int) -> tuple[str, InlineKeyboardMarkup]:
+def summary(draft: Draft, files: int, topic: str | None = None) -> tuple[str, InlineKeyboardMarkup]:
+    """`topic`: the title of the FAQ entry the question came from, in the reader's language."""
     right = right_label(draft.right or "")
     if draft.registration_number:
         right = f"{right}, № {escape(draft.registration_number)}"
@@ -118,7 +131,7 @@ def summary(draft: Draft, files: int) -> tuple[str, InlineKeyboardMarkup]:
         "<b>Contact:</b> {contact}\n"
         "<b>Files:</b> {files}"
     ).format(
-        kind=kind_label(draft.kind or ""),
+        kind=kind_with_topic(draft.kind or "", topic),
         right=right,
         location=escape(draft.location or ""),
         description=escape(draft.description or ""),

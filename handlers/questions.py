@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.faq.match import FaqMatcher, MatchResult, Outcome
 from bot.languages import LANGUAGES
-from bot.services.faq import CONTACTS_ENTRY, FaqCatalogue, FaqFeedbackService
+from bot.services.faq import FaqCatalogue, FaqFeedbackService
 from bot.services.users import UserService
 from db.models import User
 from handlers import faq_views as views
@@ -78,7 +78,7 @@ def render(
         text = _("I found several answers that may fit. Which one do you mean?")
         for candidate in filter(None, (faq.find(i) for i in result.top)):
             kb.button(text=candidate.text(lang).title, callback_data=FaqEntryCb(id=candidate.id))
-        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb(id=CONTACTS_ENTRY))
+        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb())
         kb.button(text=_("📚 Questions and answers"), callback_data=FaqNavCb())
     else:
         text = _(
@@ -86,7 +86,7 @@ def render(
             "or ask our staff."
         )
         kb.button(text=_("📚 Questions and answers"), callback_data=FaqNavCb())
-        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb(id=CONTACTS_ENTRY))
+        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb())
     kb.adjust(1)
     return text, _with_switch(kb.as_markup(), lang, switch_from)
 

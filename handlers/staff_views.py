@@ -9,11 +9,18 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.services.desk import Renderers
+from bot.services.faq import FaqCatalogue
 from db.models import Ticket
-from handlers.intake_views import kind_label, right_label
+from handlers.intake_views import kind_label, kind_with_topic, right_label
 
 
-def renderers(i18n: I18n, staff_language: str) -> Renderers:
+def renderers(i18n: I18n, staff_language: str, faq: FaqCatalogue | None = None) -> Renderers:
+    """`faq` names a question's FAQ topic on the card (in the staff language)."""
+
+    def card_with_topic(ticket: Ticket, files: int) -> str:
+        topic = faq.title(ticket.faq_entry_id, staff_language) if faq is not None else None
+        return card(ticket, files, topic)
+
     def in_staff_language(render: Callable[..., str]) -> Callable[..., str]:
         def wrapped(*args: object) -> str:
             with i18n.context(), i18n.use_locale(staff_language):
@@ -23,7 +30,7 @@ def renderers(i18n: I18n, staff_language: str) -> Renderers:
 
     return Renderers(
         topic_name=in_staff_language(topic_name),
-        card=in_staff_language(card),
+        card=in_staff_language(card_with_topic),
         topic_recreated=in_staff_language(topic_recreated),
         user_blocked=in_staff_language(user_blocked),
     )
@@ -35,7 +42,7 @@ def topic_name(ticket: Ticket) -> str:
     )
 
 
-def card(ticket: Ticket, files: int) -> str:
+def card(ticket: Ticket, files: int, topic: str | None = None) -> str:
     right = right_label(ticket.right)
     if ticket.registration_number:
         right = f"{right}, № {escape(ticket.registration_number)}"
@@ -53,7 +60,7 @@ def card(ticket: Ticket, files: int) -> str:
         "internal."
     ).format(
         number=ticket.number,
-        kind=kind_label(ticket.kind),
+        kind=kind_with_topic(ticket.kind, topic),
         right=right,
         location=escape(ticket.location),
         description=escape(ticket.description),

@@ -36,6 +36,11 @@ class FaqCatalogue:
     def find(self, entry_id: str) -> FaqEntry | None:
         return self.base.by_id.get(entry_id)
 
+    def title(self, entry_id: str | None, lang: str) -> str | None:
+        """An entry's title in `lang`, or None for no entry (or one no longer in the base)."""
+        entry = self.base.by_id.get(entry_id) if entry_id else None
+        return entry.text(lang).title if entry is not None else None
+
     def find_category(self, category_id: str) -> FaqCategory | None:
         return next((c for c in self.base.categories if c.id == category_id), None)
 

@@ -122,16 +122,36 @@ class IntakeService:
             .limit(1)
         )
 
-    async def start(self, user_id: int, *, kind: Kind | None = None) -> Draft:
+    async def start(
+        self, user_id: int, *, kind: Kind | None = None, faq_entry_id: str | None = None
+    ) -> Draft:
         """A fresh draft (an older unfinished one is discarded)."""
         old = await self.open_draft(user_id)
         if old is not None:
             await self._session.delete(old)
-        draft = Draft(id=str(uuid.uuid4()), user_id=user_id, step=Step.KIND)
+        draft = Draft(
+            id=str(uuid.uuid4()), user_id=user_id, step=Step.KIND, faq_entry_id=faq_entry_id
+        )
         if kind is not None:
             draft.kind, draft.step = kind, Step.RIGHT
         self._session.add(draft)
         await self._session.commit()
+        return draft
+
+    async def ask_staff(self, user_id: int, faq_entry_id: str | None) -> Draft:
+        """The "Ask our staff" button under an FAQ answer: a question to staff about it.
+
+        An unfinished draft is picked up where it was left (its answers are kept) and now
+        refers to the entry the person was just reading; otherwise a new procedure question
+        starts. `faq_entry_id` None (asked from "I'm not sure") leaves any topic as it was.
+        """
+        draft = await self.open_draft(user_id)
+        if draft is None:
+            return await self.start(user_id, kind=Kind.PROCEDURE, faq_entry_id=faq_entry_id)
+        if faq_entry_id is not None and draft.faq_entry_id != faq_entry_id:
+            draft.faq_entry_id = faq_entry_id
+            draft.updated_at = utcnow()
+            await self._session.commit()
         return draft
 
     async def choose(self, draft: Draft, step: Step, value: str) -> Step:
@@ -246,6 +266,7 @@ class IntakeService:
             description=draft.description or "",
             company=draft.company or "",
             contact=draft.contact or "",
+            faq_entry_id=draft.faq_entry_id,
         )
         try:
             async with self._session.begin_nested():

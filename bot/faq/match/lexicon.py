@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from bot.faq.match.text import is_hangul, words
@@ -35,6 +35,8 @@ from bot.faq.match.text import is_hangul, words
 __all__ = ["LEXICON", "Lexicon"]
 
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
+# Words whose candidate names are remembered; questions bring new words, so the cache is capped.
+_CACHE_LIMIT = 50_000
 
 LEXICON = """
 trademark
@@ -83,18 +85,18 @@ software (generic)
 trade_secret
   ru: коммерческ* тайн* | тайн* | ноу хау | конфиденциальн* | секрет* | рецептур* | nda
   kk: коммерциялық құпия* | құпия* | ноу хау | nda
-  ko: 영업비밀 | 노하우 | 기밀 | 비밀유지 | 비밀 유지 | 제조 공정
+  ko: 영업비밀 | 노하우 | 기밀 | 비밀유지 | 비밀 유지 | 제조 공정 | 배합비 | 제조법
   en: trade secret* | secret* | know how | confidential* | nda | ndas | formula
 geo_indication
   ru: географическ* указан* | гу | нмпт | мест* происхожден* | наименован* мест* | регион*
-  kk: географиялық* | шығарылған жер* | шығу тегі* | шыққан жер* | аймақ*
-  ko: 지리적 표시 | 지리적표시 | 원산지 | 특산
+  kk: географиялық* | шығарылған жер* | шығу тегі* | шыққан жер* | аймақ* | өңір*
+  ko: 지리적 표시 | 지리적표시 | 원산지 | 특산 | 산지 | 생산지 | 지역명
   en: geographical indication* | gi | gis | appellation* | origin | region* | regional
 domain
   ru: домен* | киберсквот* | udrp | kaznic | казник
   kk: домен* | киберсквот*
   ko: 도메인 | 사이버스쿼팅 | 카즈닉
-  en: domain* | cybersquat* | udrp | kaznic
+  en: domain* | cybersquat* | udrp | kaznic | kzdomain
 customs
   ru: тамож* | растамож* | кгд | границ* | груз* | контейнер* | партию | партия
   kk: кеден* | шекара* | жүк* | контейнер*
@@ -107,12 +109,13 @@ counterfeit
   en: counterfeit* | fake | fakes | knockoff* | knock off* | replica*
 online (generic)
   ru: интернет* | сайт* | маркетплейс* | соцсет* | инстаграм* | kaspi | каспи* | wildberries
-  ru: ozon | онлайн* | контент*
+  ru: ozon | онлайн* | контент* | тикток* | фейсбук* | ютуб* | телеграм*
   kk: интернет* | сайт* | маркетплейс* | әлеуметтік желі* | инстаграм* | kaspi | каспи*
-  kk: онлайн* | контент*
+  kk: онлайн* | контент* | тикток* | фейсбук* | ютуб* | телеграм*
   ko: 온라인 | 인터넷 | 사이트 | 마켓플레이스 | 오픈마켓 | 인스타그램 | 카스피 | 콘텐츠 | 게시물
+  ko: 틱톡 | 페이스북 | 유튜브 | 텔레그램 | 소셜미디어
   en: online | internet | website* | site | sites | marketplace* | social media | instagram
-  en: kaspi | takedown* | listing* | content
+  en: kaspi | takedown* | listing* | content | sns | tiktok | facebook | youtube | telegram
 block_remove (generic)
   ru: заблокир* | блокир* | удален* | удалить | удалени*
   kk: бұғатта* | өшір*
@@ -122,9 +125,10 @@ court (generic)
   ru: суд | суда | суде | судом | суды | судов | судах | судам | судебн* | иск | иска | иске
   ru: иском | иски | отсуд*
   ru: исков*
+  ru: давност*
   kk: сот | сотқ* | сотт* | сотпен | талап арыз* | талап қою*
-  ko: 법원 | 소송 | 재판
-  en: court* | sue | suing | lawsuit* | litigation
+  ko: 법원 | 소송 | 재판 | 소멸시효
+  en: court* | sue | suing | lawsuit* | litigation | limitation period* | statute of limitation*
 damages (generic)
   ru: компенсац* | убыт* | возмещ* | взыск* | ущерб*
   kk: өтемақы* | залал* | шығын* | өндіріп
@@ -132,7 +136,7 @@ damages (generic)
   en: damages | compensation | lost profit*
 penalty (generic)
   ru: штраф* | наказан* | ответственност* | посад* | уголовн* | коап | мрп | конфиск*
-  ru: ук | ук рк
+  ru: ук | ук рк | грозит | грозят
   ru: административн*
   kk: айыппұл* | жаза* | жауапкершілік* | қылмыстық* | әқбтк | тәркіле* | түрме* | қк
   ko: 벌금 | 처벌 | 형사 | 몰수 | 행정위반 | 형법
@@ -190,11 +194,13 @@ niip
   en: niip | kazpatent | qazpatent | institute | patent office
 contacts (generic)
   ru: телефон* | номер* | адрес* | email | e mail | почта | почты | почту | почтой | почте
-  ru: контакт* | связат* | связь | позвон* | поговорить | достучат*
-  kk: телефон* | нөмір* | мекенжай* | пошта* | байланыс* | хабарлас* | сөйлес*
-  ko: 전화 | 번호 | 연락 | 이메일 | 주소 | 메일 | 얘기 | 이야기 | 통화
-  en: phone* | number | address* | email | e mail | contact* | call | talk to | reach | speak to
-  en: real person
+  ru: контакт* | связат* | связь | позвон* | поговорить | достучат* | дозвон* | колл центр*
+  ru: горяч* лини*
+  kk: телефон* | нөмір* | мекенжай* | пошта* | байланыс* | хабарлас* | сөйлес* | қоңырау*
+  kk: колл орталы* | сенім телефон*
+  ko: 전화 | 번호 | 연락 | 이메일 | 주소 | 메일 | 얘기 | 이야기 | 통화 | 콜센터 | 상담전화
+  en: phone* | telephone* | number | address* | email | e mail | contact* | call | talk to
+  en: reach | speak to | real person | call cent* | hotline*
 staff (generic)
   ru: сотрудник* | специалист* | оператор* | живой | живому | живым | живого | консультант*
   kk: қызметкер* | маман*
@@ -206,8 +212,8 @@ complaint (generic)
   ko: 신고 | 민원 | 접수 | 문의
   en: complaint* | report* | request*
 bot
-  ru: бот* | чат*
-  kk: бот* | чат*
+  ru: бот | бота | боту | ботом | боте | боты | ботов | ботам | ботах | чатбот* | чат*
+  kk: бот | боттың | ботқа | ботты | боттан | ботта | ботпен | боттар* | чатбот* | чат*
   ko: 봇 | 챗봇 | 채팅 | 대화
   en: bot | chatbot | chat
 personal_data (generic)
@@ -252,6 +258,11 @@ eurasian
   kk: еуразиялық* | еапв | еапо | eapo
   ko: 유라시아
   en: eurasian | eapo
+eaeu (generic)
+  ru: еаэс | таможенн* союз*
+  kk: еаэо | кеден одағ*
+  ko: 유라시아경제연합 | 유라시아 경제연합 | 관세동맹
+  en: eaeu | eurasian economic union | customs union
 pct
   ru: pct | национальн* фаз* | фаз*
   kk: pct | ұлттық фаза* | фаза*
@@ -300,8 +311,10 @@ accelerated (generic)
 owner_details (generic)
   ru: смен* названи* | переименов* | адрес* | реорганиз* | ребрендинг* | наименовани*
   kk: атауы өзгер* | атауы ауыс* | мекенжай* | ребрендинг* | қайта ұйымдастыр*
-  ko: 사명 | 주소 | 명의 | 합병 | 회사 이름
+  ru: переехал* | переезд*
+  ko: 사명 | 주소 | 명의 | 합병 | 회사 이름 | 이전했 | 이사했
   en: rename* | name change* | changed its name | address | rebrand* | new company name
+  en: moved | relocat*
 infringement
   ru: наруш* | копир* | скопир* | повтор* | выпуска*
   kk: бұз* | көшір* | қайтала* | жасап жатыр | шығарып жатыр
@@ -358,6 +371,12 @@ attachment (generic)
   kk: фото* | скрин* | файл*
   ko: 사진 | 첨부 | 파일 | 스크린샷
   en: photo* | attach* | screenshot* | upload*
+works (generic)
+  ru: фотограф* | фотки | музык* | видео* | текст* | книг* | фильм* | песн* | картин* | рисун*
+  kk: фотосурет* | музыка* | бейне* | мәтін* | кітап* | фильм* | әні* | сурет*
+  ko: 음악 | 영상 | 영화 | 노래 | 그림 | 소설 | 웹툰 | 동영상
+  en: photograph* | photos | music | video* | text | texts | book | books | film* | song*
+  en: painting* | drawing* | novel*
 comparison (generic)
   ru: отлича* | разниц* | что лучше | выбрать | выгодн* | плюсы
   kk: әлде | айырма* | қайсысы* | таңда* | тиімді
@@ -441,6 +460,7 @@ class Lexicon:
     hangul: tuple[tuple[str, str], ...]  # (name without spaces, concept)
     specific: frozenset[str]  # concepts that place a question in the FAQ's domain
     off_topic: frozenset[str]  # subjects next to it that no entry covers (visas, taxes ...)
+    _cache: dict[str, tuple[_Words, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def parse(cls, source: str = LEXICON) -> Lexicon:
@@ -485,13 +505,25 @@ class Lexicon:
         """The concepts named in normalised `tokens` (as `bot.faq.match.text.words` gives)."""
         found: set[str] = set()
         for i, token in enumerate(tokens):
-            for name in (*self.by_exact.get(token, ()), *self.by_prefix.get(token[:2], ())):
+            for name in self._starting_with(token):
                 if name.concept not in found and name.matches(tokens, i):
                     found.add(name.concept)
         joined = "".join(t for t in tokens if is_hangul(t))
         if joined:
             found.update(concept for name, concept in self.hangul if name in joined)
         return found
+
+    def _starting_with(self, token: str) -> tuple[_Words, ...]:
+        """The names whose first word `token` matches (remembered: words recur)."""
+        names = self._cache.get(token)
+        if names is None:
+            names = (
+                *self.by_exact.get(token, ()),
+                *(n for n in self.by_prefix.get(token[:2], ()) if token.startswith(n.words[0])),
+            )
+            if len(self._cache) < _CACHE_LIMIT:
+                self._cache[token] = names
+        return names
 
 
 def _single_word(text: str) -> str:

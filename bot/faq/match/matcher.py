@@ -1,13 +1,17 @@
 """Free-text questions to FAQ entries: an offline retriever, pure Python, ≈ 1 ms a question.
 
-A question's score for an entry (0..1) is a weighted sum of five similarities:
+A question's score for an entry (0..1) is a weighted sum of six parts:
 - in the question's language, over TF-IDF vectors of character n-grams (`text.features`):
   its best cosine with one of the entry's phrasings (title or sample), and its cosine with
   the entry's profile (all its phrasings together);
 - its cosine with the entry's answer, over word stems;
 - over the domain concepts the texts name (`lexicon`, the same in all four languages): the
   IDF-weighted share of the question's concepts that the entry's phrasings name, and the
-  best concept match (F1) with one phrasing in any language.
+  best concept match (F1) with one phrasing in any language;
+- a naive Bayes posterior over the entries (in the question's language, over the n-grams and
+  concepts of the phrasings): where the similarities above see siblings as alike ("customs
+  register" and "goods stopped at customs" share most words), the features that one sibling's
+  phrasings use and the other's do not decide.
 IDF is counted over entries and dampened (square root), so a feature that many entries share
 ("how", "Kazakhstan", "қалай") weighs little, and a feature no entry knows ("visa",
 "weather") weighs most and pulls every cosine down. A question naming no IP-specific concept
@@ -15,10 +19,15 @@ IDF is counted over entries and dampened (square root), so a feature that many e
 a neighbouring subject (company registration, visas, taxes ...): off-topic questions score
 low.
 
-Then, from the best score and its lead over the second: confident → `answer`; close call or
-middling score → `ambiguous` (the top 3 to choose from); low → `none`. Greetings and thanks
-on their own → `greeting`. Weights and thresholds are tuned on tests/data/faq_dev.jsonl
-(`bench/faq.py` reports the figures).
+The posterior sums to 1 over the entries whatever the question, so it reorders entries that
+the similarities already found and adds little to a question that matches nothing.
+
+Then, from the best score and its lead over the second: confident → `answer`; close call
+(a lead under `min_lead`, e.g. "customs" alone) or middling score → `ambiguous` (the top 3
+to choose from); low → `none`. Greetings and thanks on their own → `greeting`. Weights and
+thresholds are tuned on tests/data/faq_dev.jsonl and checked on held-out questions written
+separately; the gains that stick come from the content (many varied phrasings per entry)
+and the lexicon, not from the weights (`bench/faq.py` reports the figures).
 """
 
 from __future__ import annotations
@@ -44,6 +53,9 @@ __all__ = ["FaqMatcher", "MatchConfig", "MatchResult", "Outcome"]
 TOP = 3
 # An entry names a concept fully once this many of its phrasings (all languages) do.
 CONCEPT_SATURATION = 3
+_CONCEPT = "c:"  # the prefix of a concept among the naive Bayes features
+# Features with a lower IDF (in some 70 % of the entries or more) get no postings (`_field`).
+MIN_IDF = 0.6
 
 # feature -> (document indexes, weights): the inverted index of normalised vectors, in
 # compact arrays (a tuple per posting would take some 40 MB more)
@@ -68,18 +80,22 @@ class MatchResult:
 
 @dataclass(frozen=True, slots=True)
 class MatchConfig:
-    """Weights of the five similarities and the decision thresholds (tuned on the dev set)."""
+    """Weights of the six parts and the decision thresholds (tuned on the dev set)."""
 
     phrase_weight: float = 0.25  # best cosine with one phrasing (n-grams, same language)
     profile_weight: float = 0.15  # cosine with all phrasings together
-    answer_weight: float = 0.15  # cosine with the answer (word stems)
+    answer_weight: float = 0.1  # cosine with the answer (word stems)
     concept_weight: float = 0.2  # share of the question's concepts the entry names
     concept_phrase_weight: float = 0.25  # best concept match with one phrasing (any language)
+    bayes_weight: float = 0.2  # naive Bayes posterior of the entry (same language)
+    bayes_alpha: float = 0.03  # additive smoothing of the feature counts
+    bayes_sharpness: float = 2.0  # multiplies the mean log-likelihood before the softmax
     # Confident when best + lead_weight * (best - second) reaches answer_threshold and best is
     # at least min_answer_score: a clear lead makes up for a lower score, and vice versa.
-    answer_threshold: float = 0.62
-    lead_weight: float = 1.5
-    min_answer_score: float = 0.35
+    answer_threshold: float = 0.68
+    lead_weight: float = 1.0
+    min_answer_score: float = 0.45
+    min_lead: float = 0.04  # a closer second makes it a choice however high both score
     ambiguous_threshold: float = 0.25  # below this: nothing good
     # Scale the scores of a question that names no IP-specific concept ...
     unanchored_factor: float = 0.75
@@ -96,13 +112,47 @@ class _Field:
 
 
 @dataclass(frozen=True, slots=True)
+class _Phrasings:
+    """One language's phrasings (titles and samples) as TF-IDF vectors, inverted but not
+    normalised: one pass over the postings gives both the cosine with every phrasing and with
+    every entry's profile, the sum of its phrasings' vectors (profile · q = Σ phrasing · q)."""
+
+    idf: Mapping[str, float]
+    unknown_idf: float
+    postings: Postings  # feature -> (phrasings, tf * idf)
+    owner: tuple[int, ...]  # phrasing -> entry
+    norms: tuple[float, ...]  # per phrasing
+    profile_norms: tuple[float, ...]  # per entry
+
+    def cosines(self, query: Mapping[str, float]) -> tuple[list[float], list[float]]:
+        """Per entry: the best cosine with one of its phrasings, and with its profile."""
+        dots: dict[int, float] = defaultdict(float)
+        for feature, weight in _normalised(query, self.idf, self.unknown_idf).items():
+            posting = self.postings.get(feature)
+            if posting is not None:
+                for phrasing, phrasing_weight in zip(*posting, strict=True):
+                    dots[phrasing] += weight * phrasing_weight
+        best = [0.0] * len(self.profile_norms)
+        profile = [0.0] * len(self.profile_norms)
+        for phrasing, dot in dots.items():
+            owner = self.owner[phrasing]
+            profile[owner] += dot
+            cosine = dot / self.norms[phrasing]
+            if cosine > best[owner]:
+                best[owner] = cosine
+        return best, [dot / norm for dot, norm in zip(profile, self.profile_norms, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
 class _Concepts:
     """Which concepts each entry's phrasings name (0..1, saturating), and their IDF."""
 
     presence: tuple[Mapping[str, float], ...]  # per entry
     idf: Mapping[str, float]
     unknown_idf: float
-    phrases: tuple[tuple[int, frozenset[str]], ...]  # (entry, concepts) of every phrasing
+    phrase_owner: tuple[int, ...]  # phrasing (all languages) -> entry
+    phrase_weight: tuple[float, ...]  # phrasing -> the summed IDF of the concepts it names
+    by_concept: Mapping[str, tuple[int, ...]]  # concept -> the phrasings naming it
 
     def best_phrase(self, concepts: set[str]) -> list[float]:
         """Per entry: the best IDF-weighted F1 of the question's concepts with one phrasing's."""
@@ -111,14 +161,13 @@ class _Concepts:
             return best
         weight = {c: self.idf.get(c, self.unknown_idf) for c in concepts}
         total = sum(weight.values())
-        for owner, named in self.phrases:
-            if not named:
-                continue
-            common = sum(weight[c] for c in concepts & named)
-            if not common:
-                continue
-            other = sum(self.idf.get(c, 0.0) for c in named)
-            f1 = 2 * common / (total + other)
+        common: dict[int, float] = defaultdict(float)
+        for concept, w in weight.items():
+            for phrase in self.by_concept.get(concept, ()):
+                common[phrase] += w
+        for phrase, shared in common.items():
+            f1 = 2 * shared / (total + self.phrase_weight[phrase])
+            owner = self.phrase_owner[phrase]
             if f1 > best[owner]:
                 best[owner] = f1
         return best
@@ -136,13 +185,40 @@ class _Concepts:
 
 
 @dataclass(frozen=True, slots=True)
-class _Index:
-    """One language's phrasings, profiles and answers."""
+class _Bayes:
+    """Multinomial naive Bayes over the entries, from their phrasings' features (each counted
+    once per phrasing). Only the features an entry has are stored: for a feature f of the
+    question, log P(f | e) = log((n + alpha) / alpha) - norm[e] + log(alpha), and the last term
+    is the same for every entry."""
 
-    phrase_owner: tuple[int, ...]  # phrasing index -> entry index
-    phrases: _Field
-    profiles: _Field
+    postings: Postings  # feature -> (entries, log((n + alpha) / alpha))
+    norms: tuple[float, ...]  # per entry: log(total count + alpha * vocabulary size)
+
+    def posterior(self, query: Sequence[str], sharpness: float) -> list[float]:
+        """P(entry | question) with a flat prior, from the mean log-likelihood per feature."""
+        if not query:
+            return [1.0 / len(self.norms)] * len(self.norms)
+        known: list[float] = [0.0] * len(self.norms)
+        for feature in query:
+            posting = self.postings.get(feature)
+            if posting is not None:
+                for entry, weight in zip(*posting, strict=True):
+                    known[entry] += weight
+        n = len(query)
+        logits = [sharpness * (k / n - norm) for k, norm in zip(known, self.norms, strict=True)]
+        top = max(logits)
+        odds = [math.exp(x - top) for x in logits]
+        total = math.fsum(odds)
+        return [x / total for x in odds]
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """One language's phrasings, profiles, answers and naive Bayes model."""
+
+    phrasings: _Phrasings
     answers: _Field
+    bayes: _Bayes
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,16 +239,25 @@ class FaqMatcher:
         config: MatchConfig | None = None,
     ) -> FaqMatcher:
         ids = tuple(entry.id for entry in base.entries)
-        cache: dict[str, tuple[str, ...]] = {}
-        indexes = {lang: _build_index(base, lang, cache) for lang in LANGUAGES}
+        config = config or MatchConfig()
         lexicon = Lexicon.parse()
+        named = {  # the concepts of every phrasing, once
+            phrase: frozenset(lexicon.concepts(words(phrase)))
+            for entry in base.entries
+            for lang in LANGUAGES
+            for phrase in (entry.text(lang).title, *entry.text(lang).samples)
+        }
+        cache: dict[str, tuple[str, ...]] = {}
+        indexes = {
+            lang: _build_index(base, lang, cache, named, config.bayes_alpha) for lang in LANGUAGES
+        }
         return cls(
             ids=ids,
             indexes=MappingProxyType(indexes),
-            concepts=_concept_field(base, lexicon),
+            concepts=_concept_field(base, named),
             lexicon=lexicon,
             detector=detector or default_detector(),
-            config=config or MatchConfig(),
+            config=config,
         )
 
     def match(self, text: str, lang_hint: str | None = None) -> MatchResult:
@@ -193,15 +278,14 @@ class FaqMatcher:
         index = self.indexes[lang]
         query = features(tokens)
         config = self.config
-        phrase_best = [0.0] * len(self.ids)
-        for i, similarity in _cosines(query, index.phrases).items():
-            owner = index.phrase_owner[i]
-            phrase_best[owner] = max(phrase_best[owner], similarity)
-        profile = _cosines(query, index.profiles)
+        phrase_best, profile = index.phrasings.cosines(query)
         answer = _cosines(stem_features(tokens), index.answers)
         named = self.lexicon.concepts(tokens)
         coverage = self.concepts.coverage(named)
         concept_phrase = self.concepts.best_phrase(named)
+        bayes = index.bayes.posterior(
+            [*query, *(_CONCEPT + c for c in named)], config.bayes_sharpness
+        )
         factor = 1.0
         if not named & self.lexicon.specific:
             off_topic = bool(named & self.lexicon.off_topic)
@@ -211,10 +295,11 @@ class FaqMatcher:
             * min(
                 1.0,
                 config.phrase_weight * phrase_best[i]
-                + config.profile_weight * profile.get(i, 0.0)
+                + config.profile_weight * profile[i]
                 + config.answer_weight * answer.get(i, 0.0)
                 + config.concept_weight * coverage[i]
-                + config.concept_phrase_weight * concept_phrase[i],
+                + config.concept_phrase_weight * concept_phrase[i]
+                + config.bayes_weight * bayes[i],
             )
             for i in range(len(self.ids))
         ]
@@ -222,7 +307,11 @@ class FaqMatcher:
     def _decide(self, best: float, second: float) -> Outcome:
         config = self.config
         confidence = best + config.lead_weight * (best - second)
-        if best >= config.min_answer_score and confidence >= config.answer_threshold:
+        if (
+            best >= config.min_answer_score
+            and confidence >= config.answer_threshold
+            and best - second >= config.min_lead
+        ):
             return Outcome.ANSWER
         if best >= config.ambiguous_threshold:
             return Outcome.AMBIGUOUS
@@ -237,53 +326,120 @@ class FaqMatcher:
 # --- building ---------------------------------------------------------------------------------
 
 
-def _build_index(base: FaqBase, lang: str, cache: dict[str, tuple[str, ...]]) -> _Index:
+def _build_index(
+    base: FaqBase,
+    lang: str,
+    cache: dict[str, tuple[str, ...]],
+    named: Mapping[str, frozenset[str]],
+    alpha: float,
+) -> _Index:
     phrase_vectors: list[dict[str, float]] = []
     phrase_owner: list[int] = []
     profile_vectors: list[dict[str, float]] = []
     answer_vectors: list[dict[str, float]] = []
+    bayes_counts: list[dict[str, float]] = []
     for owner, entry in enumerate(base.entries):
         text = entry.text(lang)
         profile: dict[str, float] = defaultdict(float)
+        counts: dict[str, float] = defaultdict(float)
         for phrase in (text.title, *text.samples):
             vector = features(words(phrase), cache)
             phrase_vectors.append(vector)
             phrase_owner.append(owner)
             for feature, weight in vector.items():
                 profile[feature] += weight
+                counts[feature] += 1
+            for concept in named[phrase]:
+                counts[_CONCEPT + concept] += 1
         profile_vectors.append(profile)
+        bayes_counts.append(counts)
         answer = visible_text(parse_telegram_html(text.answer))
         answer_vectors.append(stem_features(words(answer)))
     idf, unknown = _idf(profile_vectors)
     answer_idf, answer_unknown = _idf(answer_vectors)
     return _Index(
-        phrase_owner=tuple(phrase_owner),
-        phrases=_field(phrase_vectors, idf, unknown),
-        profiles=_field(profile_vectors, idf, unknown),
+        phrasings=_phrasings(phrase_vectors, phrase_owner, profile_vectors, idf, unknown),
         answers=_field(answer_vectors, answer_idf, answer_unknown),
+        bayes=_bayes(bayes_counts, alpha),
     )
 
 
-def _concept_field(base: FaqBase, lexicon: Lexicon) -> _Concepts:
+def _phrasings(
+    vectors: Sequence[Mapping[str, float]],
+    owner: Sequence[int],
+    profiles: Sequence[Mapping[str, float]],
+    idf: Mapping[str, float],
+    unknown: float,
+) -> _Phrasings:
+    """As `_field`, with the weights left unnormalised and the norms kept aside."""
+    documents: dict[str, list[int]] = defaultdict(list)
+    weights: dict[str, list[float]] = defaultdict(list)
+    norms: list[float] = []
+    for i, vector in enumerate(vectors):
+        weighted = [(f, tf * idf.get(f, unknown)) for f, tf in vector.items()]
+        norms.append(math.sqrt(math.fsum(w * w for _, w in weighted)) or 1.0)
+        for feature, weight in weighted:
+            if idf.get(feature, unknown) >= MIN_IDF:
+                documents[feature].append(i)
+                weights[feature].append(weight)
+    profile_norms = tuple(
+        math.sqrt(math.fsum((tf * idf.get(f, unknown)) ** 2 for f, tf in profile.items())) or 1.0
+        for profile in profiles
+    )
+    postings = {f: (array("I", documents[f]), array("d", weights[f])) for f in documents}
+    return _Phrasings(
+        idf=MappingProxyType(idf),
+        unknown_idf=unknown,
+        postings=MappingProxyType(postings),
+        owner=tuple(owner),
+        norms=tuple(norms),
+        profile_norms=profile_norms,
+    )
+
+
+def _bayes(counts: Sequence[Mapping[str, float]], alpha: float) -> _Bayes:
+    vocabulary = len(set().union(*counts))
+    entries: dict[str, array[int]] = {}
+    weights: dict[str, array[float]] = {}
+    for entry, entry_counts in enumerate(counts):
+        for feature, n in entry_counts.items():
+            if feature not in entries:
+                entries[feature] = array("I")
+                weights[feature] = array("d")
+            entries[feature].append(entry)
+            weights[feature].append(math.log((n + alpha) / alpha))
+    norms = tuple(math.log(math.fsum(c.values()) + alpha * vocabulary) for c in counts)
+    postings = {feature: (entries[feature], weights[feature]) for feature in entries}
+    return _Bayes(postings=MappingProxyType(postings), norms=norms)
+
+
+def _concept_field(base: FaqBase, named: Mapping[str, frozenset[str]]) -> _Concepts:
     """Per entry, how firmly its phrasings (all languages) name each concept."""
     presence: list[dict[str, float]] = []
-    phrases: list[tuple[int, frozenset[str]]] = []
+    phrase_owner: list[int] = []
+    phrase_concepts: list[frozenset[str]] = []
     for owner, entry in enumerate(base.entries):
         counts: dict[str, float] = defaultdict(float)
         for lang in LANGUAGES:
             text = entry.text(lang)
             for phrase in (text.title, *text.samples):
-                named = lexicon.concepts(words(phrase))
-                phrases.append((owner, frozenset(named)))
-                for concept in named:
+                phrase_owner.append(owner)
+                phrase_concepts.append(named[phrase])
+                for concept in named[phrase]:
                     counts[concept] += 1
         presence.append({c: min(1.0, n / CONCEPT_SATURATION) for c, n in counts.items()})
     idf, unknown = _idf(presence)
+    by_concept: dict[str, list[int]] = defaultdict(list)
+    for phrase, concepts in enumerate(phrase_concepts):
+        for concept in concepts:
+            by_concept[concept].append(phrase)
     return _Concepts(
         presence=tuple(MappingProxyType(p) for p in presence),
         idf=MappingProxyType(idf),
         unknown_idf=unknown,
-        phrases=tuple(phrases),
+        phrase_owner=tuple(phrase_owner),
+        phrase_weight=tuple(math.fsum(idf[c] for c in concepts) for concepts in phrase_concepts),
+        by_concept=MappingProxyType({c: tuple(p) for c, p in by_concept.items()}),
     )
 
 
@@ -314,18 +470,19 @@ def _normalised(
 def _field(
     vectors: Sequence[Mapping[str, float]], idf: Mapping[str, float], unknown: float
 ) -> _Field:
-    documents: dict[str, array[int]] = {}
-    weights: dict[str, array[float]] = {}
+    """The documents' normalised vectors, inverted. A feature that nearly every entry has
+    (IDF below MIN_IDF: "<ка", "ан>", "how") counts in the norms but gets no posting: it
+    would move every cosine alike and its long posting list is most of the time spent."""
+    documents: dict[str, list[int]] = defaultdict(list)
+    weights: dict[str, list[float]] = defaultdict(list)
     for i, vector in enumerate(vectors):
         weighted = [(f, tf * idf.get(f, unknown)) for f, tf in vector.items()]
         norm = math.sqrt(math.fsum(w * w for _, w in weighted)) or 1.0
         for feature, weight in weighted:
-            if feature not in documents:
-                documents[feature] = array("I")
-                weights[feature] = array("d")
-            documents[feature].append(i)
-            weights[feature].append(weight / norm)
-    postings = {feature: (documents[feature], weights[feature]) for feature in documents}
+            if idf.get(feature, unknown) >= MIN_IDF:
+                documents[feature].append(i)
+                weights[feature].append(weight / norm)
+    postings = {f: (array("I", documents[f]), array("d", weights[f])) for f in documents}
     return _Field(
         idf=MappingProxyType(idf), unknown_idf=unknown, postings=MappingProxyType(postings)
     )
