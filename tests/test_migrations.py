@@ -27,6 +27,9 @@ EXPECTED_TABLES = {
     "ticket_attachments",
     "relayed_messages",
     "outbox",
+    "ticket_events",
+    "canned_replies",
+    "staff_handles",
     "alembic_version",
 }
 
