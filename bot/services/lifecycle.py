@@ -190,9 +190,9 @@ class Lifecycle:
         elif not await repo.move(
             ticket.id, (Status.IN_PROGRESS,), taken_by=staff_id, taken_at=now, updated_at=now
         ):
-            await session.commit()
+            return await self._not_moved(session, ticket, already=())
+        else:
             await session.refresh(ticket)
-            return Result(Outcome.REFUSED, ticket)
         repo.add_event(ticket.id, EventKind.ASSIGNED, actor_id, str(staff_id), now)
         return await self._done(session, ticket)
 
