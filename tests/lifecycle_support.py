@@ -109,6 +109,7 @@ async def start_team(
     make_app: Callable[..., Awaitable[RunningBot]],
     staff_chat: GroupDriver,
     specialist: UserDriver,
+    **settings: object,
 ) -> Team:
     stand = staff_chat.stand
     daniyar = stand.create_user("Daniyar", language_code="kk", username="Daniyar_K")
@@ -121,6 +122,7 @@ async def start_team(
         staff_chat_id=staff_chat.id,
         staff_ids=f"{specialist.id},{daniyar.id}",
         admin_ids=str(boss.id),
+        **settings,
     )
     staff_chat.add_bot(app.stand.world.bots[app.bot.id])
     team = Team(app, staff_chat, specialist, daniyar, boss, stranger)
