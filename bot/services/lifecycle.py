@@ -260,11 +260,10 @@ class Lifecycle:
         now = self.clock()
         if ticket.status == Status.NEW:
             await self._take(session, ticket, staff_id)
-        await TicketRepository(session).set(
-            ticket.id,
-            first_response_at=func.coalesce(Ticket.first_response_at, now),
-            last_staff_message_at=now,
-        )
+        # Flushed with the relay's own update of the ticket: no extra statement per message.
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        ticket.last_staff_message_at = now
 
     # -- the user ---------------------------------------------------------------------------
 
@@ -286,7 +285,7 @@ class Lifecycle:
                     await self._tell_user(session, ticket, self._user.reopened)
             else:
                 ticket = await self._follow_up(session, user, ticket, source, now)
-        await TicketRepository(session).set(ticket.id, last_user_message_at=now)
+        ticket.last_user_message_at = now  # flushed with the relay's update of the ticket
         if self._off_hours_reply_due(ticket, now):
             ticket.off_hours_reply_at = now
             back = next_opening(self._hours, self._tz, now)
