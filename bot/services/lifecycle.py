@@ -248,6 +248,8 @@ class Lifecycle:
 
     async def note(self, session: AsyncSession, ticket: Ticket, actor_id: int, text: str) -> None:
         """An internal note: kept in the ticket's history, never sent to the user."""
+        if not text:
+            return
         TicketRepository(session).add_event(
             ticket.id, EventKind.NOTE, actor_id, text[:4000], self.clock()
         )
