@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -26,9 +27,11 @@ from bot.faq.match import FaqMatcher
 from bot.features import Features
 from bot.languages import DEFAULT_LANGUAGE
 from bot.middlewares import DbSessionMiddleware, InFlightTracker, UserI18nMiddleware, UserMiddleware
-from bot.profile import publish_profile
+from bot.profile import publish_profile, publish_staff_commands
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
+from bot.services.lifecycle import Lifecycle
+from bot.services.staff_directory import StaffDirectory
 from bot.staff_chat import check_staff_chat
 from db.engine import create_engine, create_sessionmaker
 from handlers import (
@@ -43,10 +46,12 @@ from handlers import (
     news,
     private,
     questions,
+    rating,
     relay,
     reports,
     staff,
     staff_views,
+    ticket_views,
     tickets,
 )
 
@@ -124,6 +129,16 @@ def create_dispatcher(
         staff_chat_id=settings.staff_chat_id,
         render=staff_views.renderers(resources.i18n, settings.staff_language, resources.faq),
     )
+    lifecycle = Lifecycle(
+        resources.sessionmaker,
+        user_texts=ticket_views.user_texts(resources.i18n, settings.tz),
+        staff_texts=staff_views.lifecycle_texts(resources.i18n, settings.staff_language),
+        staff_chat_id=settings.staff_chat_id,
+        hours=settings.hours,
+        tz=settings.tz,
+        wake_outbox=delivery.wake,
+        alert_after=timedelta(hours=settings.waiting_alert_hours),
+    )
     # Complaints open only where a staff chat will read them.
     features = Features(complaints=settings.staff_chat_id is not None)
     dp = Dispatcher(
@@ -132,6 +147,8 @@ def create_dispatcher(
         # conversation keeps its order; an album cannot race itself).
         events_isolation=SimpleEventIsolation(),
         delivery=delivery,
+        lifecycle=lifecycle,
+        staff_directory=StaffDirectory(),
         features=features,
         settings=settings,
         i18n=resources.i18n,
@@ -169,6 +186,7 @@ def create_dispatcher(
         dp.include_router(intake.create_router())
     dp.include_routers(
         tickets.create_router(),
+        rating.create_router(),  # before relay: a comment on a rating is not relayed
         relay.create_router(),
         language.create_router(),
         news.create_router(),
@@ -179,6 +197,7 @@ def create_dispatcher(
 
     async def on_startup(bot: Bot) -> None:
         await publish_profile(bot, resources.i18n, features)
+        await publish_staff_commands(bot, resources.i18n, settings)
         await check_staff_chat(bot, settings.staff_chat_id)
         await delivery.start(bot)
 

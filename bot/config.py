@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     broadcast_rate: float = Field(25.0, gt=0, le=30)
     timezone: str = "Asia/Almaty"
     working_hours: str = "Mon-Fri 09:00-18:00"
+    # A ticket without a first answer for this many working hours is flagged in the staff chat.
+    waiting_alert_hours: float = Field(4.0, gt=0, le=24 * 7)
     locales_dir: Path = REPO_ROOT / "locales"
     # Closed tickets keep the person's contact details this long; unfinished drafts this long.
     retention_days: int = Field(3 * 365, ge=1)

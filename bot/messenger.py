@@ -125,6 +125,21 @@ class TelegramMessenger:
         topic = await _call(self._bot.create_forum_topic(chat_id=chat_id, name=name))
         return topic.message_thread_id
 
+    async def edit_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        try:
+            await _call(
+                self._bot.edit_forum_topic(chat_id=chat_id, message_thread_id=thread_id, name=name)
+            )
+        except _NotModified:
+            return
+
+    async def set_topic_closed(self, chat_id: int, thread_id: int, closed: bool) -> None:
+        call = self._bot.close_forum_topic if closed else self._bot.reopen_forum_topic
+        try:
+            await _call(call(chat_id=chat_id, message_thread_id=thread_id))
+        except _NotModified:
+            return
+
     async def react(self, chat_id: int, message_id: int, emoji: str) -> None:
         await _call(
             self._bot.set_message_reaction(

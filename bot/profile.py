@@ -6,10 +6,16 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats, BotCommandScopeChat
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    BotCommandScopeChatMember,
+)
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
+from bot.config import Settings
 from bot.features import Features
 from bot.languages import DEFAULT_LANGUAGE, LANGUAGES
 
@@ -29,6 +35,30 @@ def user_commands(features: Features) -> list[BotCommand]:
         BotCommand(command="privacy", description=_("Your data and privacy")),
         BotCommand(command="mydata", description=_("Download your data")),
         BotCommand(command="help", description=_("What this bot can do")),
+    ]
+
+
+def staff_commands() -> list[BotCommand]:
+    return [
+        BotCommand(command="take", description=_("Take the ticket of this topic")),
+        BotCommand(command="assign", description=_("Give this ticket to @name")),
+        BotCommand(command="resolve", description=_("Mark it resolved and ask for a rating")),
+        BotCommand(command="close", description=_("Close the ticket")),
+        BotCommand(command="reopen", description=_("Reopen the ticket")),
+        BotCommand(command="note", description=_("An internal note, never sent")),
+        BotCommand(command="canned", description=_("Saved replies")),
+        BotCommand(command="tickets", description=_("Open tickets: new, mine, waiting")),
+        BotCommand(command="find", description=_("Find a ticket by number or text")),
+    ]
+
+
+def staff_admin_commands() -> list[BotCommand]:
+    """What admins see in the staff chat: the staff commands and the saved-reply library."""
+    return [
+        *staff_commands(),
+        BotCommand(command="canned_add", description=_("Add a saved reply")),
+        BotCommand(command="canned_edit", description=_("Change a saved reply")),
+        BotCommand(command="canned_del", description=_("Remove a saved reply")),
     ]
 
 
@@ -109,3 +139,27 @@ async def hide_admin_commands(bot: Bot, user_id: int) -> bool:
         log.warning("could not withdraw the admin commands", extra={"user_id": user_id})
         return False
     return True
+
+
+async def publish_staff_commands(bot: Bot, i18n: I18n, settings: Settings) -> None:
+    """Staff commands in the staff chat only, in the staff language; admins also see theirs.
+
+    Registered without a language code, so every member sees them whatever their app's
+    language (the staff chat speaks one language)."""
+    chat_id = settings.staff_chat_id
+    if chat_id is None:
+        return
+    with i18n.context(), i18n.use_locale(settings.staff_language):
+        staff, admin = staff_commands(), staff_admin_commands()
+    try:
+        await bot.set_my_commands(staff, scope=BotCommandScopeChat(chat_id=chat_id))
+    except TelegramAPIError:
+        log.warning("could not publish the staff commands", exc_info=True)
+        return
+    for admin_id in sorted(settings.admin_ids):
+        try:
+            await bot.set_my_commands(
+                admin, scope=BotCommandScopeChatMember(chat_id=chat_id, user_id=admin_id)
+            )
+        except TelegramAPIError:  # e.g. not a member of the staff chat (yet)
+            log.warning("could not publish the admin commands for %s", admin_id)

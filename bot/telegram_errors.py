@@ -37,6 +37,7 @@ _BAD_REQUEST_MARKERS: tuple[tuple[str, Failure], ...] = (
     ("message thread not found", Failure.THREAD_NOT_FOUND),
     ("message to be replied not found", Failure.REPLY_NOT_FOUND),
     ("message is not modified", Failure.NOT_MODIFIED),
+    ("topic_not_modified", Failure.NOT_MODIFIED),  # a topic renamed, closed or reopened twice
     ("message to edit not found", Failure.MESSAGE_GONE),
     ("message to delete not found", Failure.MESSAGE_GONE),
     ("message can't be edited", Failure.MESSAGE_GONE),

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -201,6 +202,7 @@ class Ticket(Base):
     company: Mapped[str] = mapped_column(String(256))
     contact: Mapped[str] = mapped_column(String(256))
     faq_entry_id: Mapped[str | None] = mapped_column(String(64))  # the draft's FAQ topic
+    # new | in_progress | resolved | closed (bot.services.lifecycle.Status)
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
     staff_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     topic_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -212,6 +214,29 @@ class Ticket(Base):
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
     # Set when the person's data was removed (/deleteme or retention): the case stays.
     anonymised_at: Mapped[datetime | None] = mapped_column()
+    # The specialist handling it (a Telegram user id) and since when.
+    taken_by: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    taken_at: Mapped[datetime | None] = mapped_column()
+    # For statistics: first answer, resolution, and the user's rating (CSAT 1-5).
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    resolved_at: Mapped[datetime | None] = mapped_column()
+    reopened_at: Mapped[datetime | None] = mapped_column()
+    csat_score: Mapped[int | None] = mapped_column(SmallInteger)
+    csat_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column()
+    # Who spoke last, for "waiting for an answer".
+    last_user_message_at: Mapped[datetime | None] = mapped_column()
+    last_staff_message_at: Mapped[datetime | None] = mapped_column()
+    # A user who wrote after the reopen window started this ticket as a follow-up of that one.
+    previous_ticket_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
+    # Once flagged for waiting too long without a first answer; last off-hours auto-reply.
+    waiting_alert_at: Mapped[datetime | None] = mapped_column()
+    off_hours_reply_at: Mapped[datetime | None] = mapped_column()
+    # The status the topic's title shows now (None: as created); renamed sparingly to match.
+    topic_status: Mapped[str | None] = mapped_column(String(16))
+    topic_synced_at: Mapped[datetime | None] = mapped_column()
 
     @property
     def number(self) -> str:
@@ -368,3 +393,55 @@ class BroadcastPacer(Base):
     stamp: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     # Flood control (a 429's retry_after) holds every send until then.
     paused_until: Mapped[datetime | None] = mapped_column()
+
+
+class TicketEvent(Base):
+    """What happened to a ticket and who did it (taken, assigned, resolved, closed, reopened,
+    rated, noted): its history for staff and for the user's summary."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)  # staff or user; None: the bot
+    detail: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class CannedReply(Base):
+    """A saved answer in all four languages; staff pick it, the user gets it in theirs."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    text_kk: Mapped[str] = mapped_column(Text)
+    text_ru: Mapped[str] = mapped_column(Text)
+    text_ko: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+    def text(self, language: str) -> str:
+        return {
+            "kk": self.text_kk,
+            "ru": self.text_ru,
+            "ko": self.text_ko,
+            "en": self.text_en,
+        }.get(language, self.text_en)
+
+
+class StaffHandle(Base):
+    """A member of staff as the bot last saw them in the staff chat: `/assign @name` finds
+    them here."""
+
+    __tablename__ = "staff_handles"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    username: Mapped[str | None] = mapped_column(String(64), index=True)  # lower case, no @
+    first_name: Mapped[str] = mapped_column(String(256), default="")
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())

@@ -65,5 +65,28 @@ class ComplaintCb(CallbackData, prefix="c"):
 
 
 class TicketCb(CallbackData, prefix="t"):
-    action: str  # leave
+    """The person's side of a ticket: /mytickets and the receipt."""
+
+    action: str  # open | add | close | list | leave
+    id: int = 0
+
+
+class StaffTicketCb(CallbackData, prefix="st"):
+    """The buttons under a ticket's card in the staff chat."""
+
+    action: str  # take | resolve | close
     id: int
+
+
+class CannedCb(CallbackData, prefix="cn"):
+    """A saved reply chosen in a ticket's topic, to be sent to that ticket's user."""
+
+    id: int
+    ticket: int
+
+
+class RateCb(CallbackData, prefix="rt"):
+    """The user's rating of a resolved ticket (1-5); 0 skips the comment after it."""
+
+    id: int
+    score: int

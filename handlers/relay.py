@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Delivery
 from bot.services.desk import TicketDesk
+from bot.services.lifecycle import Lifecycle
 from db.models import Ticket, User
 from handlers import intake_views as views
 from handlers.callbacks import TicketCb
@@ -61,8 +62,18 @@ async def leave(
 
 
 async def to_staff(
-    message: Message, ticket: Ticket, session: AsyncSession, delivery: Delivery
+    message: Message,
+    ticket: Ticket,
+    user: User,
+    session: AsyncSession,
+    delivery: Delivery,
+    lifecycle: Lifecycle,
 ) -> None:
     if delivery.desk is None:
         return
-    await delivery.desk.relay_to_staff(session, ticket, message.chat.id, message.message_id)
+    source = (message.chat.id, message.message_id)
+    # A resolved ticket reopens, or (after the window) a new ticket follows it.
+    target = await lifecycle.on_user_message(session, user, ticket, source)
+    await delivery.desk.relay_to_staff(session, target, *source)
+    if target.topic_id is None:
+        await delivery.handoff()  # a follow-up gets its topic now; the sweep retries

@@ -1,17 +1,19 @@
-"""/mytickets: a person's tickets, and which one their messages go to."""
+"""/mytickets: a person's tickets; opening one makes it the one their messages go to, shows
+what happened on it, and lets them add information or close it."""
 
 from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import Settings
 from bot.services.desk import TicketDesk
+from bot.services.lifecycle import Lifecycle, Status
 from db.models import Ticket, User
+from handlers import ticket_views as views
 from handlers.callbacks import TicketCb
 from handlers.screens import refuse_stale, show
 
@@ -21,49 +23,72 @@ def create_router() -> Router:
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     router.message.register(my_tickets, Command("mytickets"))
-    router.callback_query.register(enter, TicketCb.filter(F.action == "open"))
+    router.callback_query.register(back_to_list, TicketCb.filter(F.action == "list"))
+    router.callback_query.register(open_ticket, TicketCb.filter(F.action == "open"))
+    router.callback_query.register(add_information, TicketCb.filter(F.action == "add"))
+    router.callback_query.register(close, TicketCb.filter(F.action == "close"))
     return router
 
 
-def status_label(ticket: Ticket) -> str:
-    if ticket.closed_at is not None:
-        return _("closed")
-    return _("open")
-
-
-def listing(tickets: list[Ticket], active: int | None) -> tuple[str, InlineKeyboardMarkup]:
-    if not tickets:
-        return _("You have no tickets yet. To file a complaint, send /complaint."), (
-            InlineKeyboardMarkup(inline_keyboard=[])
-        )
-    lines = [_("<b>Your tickets</b>")]
-    kb = InlineKeyboardBuilder()
-    for ticket in tickets:
-        mark = " ◀️" if ticket.id == active else ""
-        lines.append(
-            f"{ticket.number} · {status_label(ticket)} · {ticket.updated_at:%Y-%m-%d}{mark}"
-        )
-        if ticket.closed_at is None and ticket.id != active:
-            kb.button(
-                text=_("Write about {number}").format(number=ticket.number),
-                callback_data=TicketCb(action="open", id=ticket.id),
-            )
-    kb.adjust(1)
-    return "\n".join(lines), kb.as_markup()
-
-
-async def my_tickets(message: Message, user: User, session: AsyncSession) -> None:
-    text, markup = listing(await TicketDesk.tickets_of(session, user), user.active_ticket_id)
+async def my_tickets(
+    message: Message, user: User, session: AsyncSession, settings: Settings
+) -> None:
+    tickets = await TicketDesk.tickets_of(session, user)
+    text, markup = views.listing(tickets, user.active_ticket_id, settings.tz)
     await message.answer(text, reply_markup=markup)
 
 
-async def enter(
+async def back_to_list(
+    query: CallbackQuery, user: User, session: AsyncSession, settings: Settings
+) -> None:
+    tickets = await TicketDesk.tickets_of(session, user)
+    await show(query, *views.listing(tickets, user.active_ticket_id, settings.tz))
+
+
+async def open_ticket(
+    query: CallbackQuery,
+    callback_data: TicketCb,
+    user: User,
+    session: AsyncSession,
+    settings: Settings,
+) -> None:
+    """Shows the ticket; one that is not closed becomes the active one."""
+    ticket = await _own(session, user, callback_data.id)
+    if ticket is None:
+        return await refuse_stale(query)
+    if ticket.status != Status.CLOSED:
+        await TicketDesk.enter(session, user, ticket)
+    history = await Lifecycle.history(session, ticket)
+    return await show(query, *views.page(ticket, history, settings.tz))
+
+
+async def add_information(
     query: CallbackQuery, callback_data: TicketCb, user: User, session: AsyncSession
 ) -> None:
-    ticket = await session.get(Ticket, callback_data.id)
+    ticket = await _own(session, user, callback_data.id)
     if ticket is None or not await TicketDesk.enter(session, user, ticket):
         return await refuse_stale(query)
-    text = _("Your messages now go to {number}. Write to our staff here.").format(
-        number=ticket.number
-    )
-    return await show(query, text, None)
+    return await show(query, views.add_information(ticket), None)
+
+
+async def close(
+    query: CallbackQuery,
+    callback_data: TicketCb,
+    user: User,
+    session: AsyncSession,
+    lifecycle: Lifecycle,
+) -> None:
+    ticket = await _own(session, user, callback_data.id)
+    if ticket is None:
+        return await refuse_stale(query)
+    result = await lifecycle.close(session, ticket, user.id, by_user=True)
+    if not result.done:
+        return await refuse_stale(query)
+    # Asked to rate when staff answered and nobody asked yet (it was not resolved first).
+    ask = ticket.first_response_at is not None and ticket.resolved_at is None
+    return await show(query, *views.closed_by_you(ticket, rate=ask and ticket.csat_score is None))
+
+
+async def _own(session: AsyncSession, user: User, ticket_id: int) -> Ticket | None:
+    ticket = await session.get(Ticket, ticket_id)
+    return ticket if ticket is not None and ticket.user_id == user.id else None

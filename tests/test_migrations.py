@@ -31,6 +31,9 @@ EXPECTED_TABLES = {
     "broadcasts",
     "broadcast_recipients",
     "broadcast_pacer",
+    "ticket_events",
+    "canned_replies",
+    "staff_handles",
     "alembic_version",
 }
 

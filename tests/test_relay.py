@@ -208,12 +208,15 @@ async def test_my_tickets_lists_them_and_chooses_where_messages_go(
 
     await user.send("/mytickets")
     listing = await user.expect_message()
-    assert listing["text"].splitlines()[1:] == [
-        f"{second.number} · open · {second.updated_at:%Y-%m-%d} ◀️",
-        f"{first.number} · open · {first.updated_at:%Y-%m-%d}",
+    tz = desk_app.settings.tz
+    assert listing["text"].splitlines()[1:3] == [
+        f"{second.number} · new · {second.updated_at.astimezone(tz):%d.%m.%Y %H:%M} ◀️",
+        f"{first.number} · new · {first.updated_at.astimezone(tz):%d.%m.%Y %H:%M}",
     ]
-    await user.press(listing, f"Write about {first.number}")
-    assert (await user.expect_edit())["text"].startswith(f"Your messages now go to {first.number}")
+    await user.press(listing, first.number)
+    page = await user.expect_edit()
+    assert page["text"].startswith(f"Ticket {first.number} · new")
+    assert "Your messages in this chat now go to this ticket." in page["text"]
     await user.send("About the first one")
     relayed = await staff_chat.expect_message(thread_id=first.topic_id)
     assert relayed["text"] == "About the first one"

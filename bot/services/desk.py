@@ -13,6 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -46,6 +47,8 @@ class Renderers:
     card: Callable[[Ticket, int], str]  # ticket, number of attachments
     topic_recreated: Callable[[Ticket], str]
     user_blocked: Callable[[Ticket], str]
+    # The card's buttons (Take / Resolve / Close) as Bot API JSON; None: no buttons.
+    card_markup: Callable[[Ticket], dict[str, Any] | None] = lambda _ticket: None
 
 
 class TicketDesk:
@@ -114,10 +117,13 @@ class TicketDesk:
                 .order_by(TicketAttachment.id)
             )
         )
+        card: dict[str, Any] = {"text": self._render.card(ticket, len(parts))}
+        if (markup := self._render.card_markup(ticket)) is not None:
+            card["reply_markup"] = markup
         outbox.enqueue(
             Kind.TEXT,
             self._staff_chat_id,
-            {"text": self._render.card(ticket, len(parts))},
+            card,
             thread_id=thread_id,
             priority=PRIORITY_CARD,
             ticket_id=ticket.id,
@@ -219,26 +225,6 @@ class TicketDesk:
         """The person's messages go back to the FAQ; staff replies still reach them."""
         user.active_ticket_id = None
         await session.commit()
-
-    async def close(self, session: AsyncSession, ticket: Ticket, notice: str) -> bool:
-        """Close the ticket, release its user's chat and tell them; False if already closed."""
-        if ticket.closed_at is not None:
-            return False
-        ticket.status, ticket.closed_at = "closed", utcnow()
-        if ticket.user_id is not None:
-            user = await session.get(User, ticket.user_id)
-            if user is not None and user.active_ticket_id == ticket.id:
-                user.active_ticket_id = None
-            Outbox(session).enqueue(
-                Kind.TEXT,
-                ticket.user_id,
-                {"text": notice},
-                priority=PRIORITY_NOTICE,
-                ticket_id=ticket.id,
-            )
-        await session.commit()
-        self._wake_outbox()
-        return True
 
     @staticmethod
     async def active_ticket(session: AsyncSession, user: User) -> Ticket | None:

@@ -67,6 +67,14 @@ class Messenger(Protocol):
         """Set the bot's reaction on a message."""
         ...
 
+    async def edit_topic(self, chat_id: int, thread_id: int, name: str) -> None:
+        """Rename a forum topic; a name that is already so counts as done."""
+        ...
+
+    async def set_topic_closed(self, chat_id: int, thread_id: int, closed: bool) -> None:
+        """Close (or reopen) a forum topic; a topic already so counts as done."""
+        ...
+
 
 class DeliveryError(Exception):
     """An outcome other than success. Subclasses say what the caller should do next."""
