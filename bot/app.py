@@ -13,9 +13,11 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.utils.i18n import I18n
+from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -24,7 +26,15 @@ from bot.faq.content import FaqBase, load_faq
 from bot.faq.match import FaqMatcher
 from bot.features import Features
 from bot.languages import DEFAULT_LANGUAGE
-from bot.middlewares import DbSessionMiddleware, InFlightTracker, UserI18nMiddleware, UserMiddleware
+from bot.locks import LocalLocks, Locks, RedisLocks
+from bot.metrics import Metrics
+from bot.middlewares import (
+    DbSessionMiddleware,
+    InFlightTracker,
+    UserI18nMiddleware,
+    UserMiddleware,
+    once,
+)
 from bot.profile import publish_profile
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
@@ -48,6 +58,12 @@ log = logging.getLogger("ipdesk")
 
 SHUTDOWN_GRACE_SECONDS = 20.0
 I18N_DOMAIN = "messages"
+FSM_TTL_SECONDS = 30 * 24 * 3600  # a dialog's step outlives any reminder; the answers are in SQL
+REDIS_TIMEOUT_SECONDS = 5.0
+# One person's updates, one at a time across replicas: wait for the lock at most this long
+# (then the webhook answers 5xx and Telegram tries again); a holder that died frees it in 60 s.
+ISOLATION_LOCK = {"timeout": 60, "sleep": 0.01, "blocking_timeout": 50}
+PRUNE_UPDATES_SECONDS = 3600.0
 
 
 @dataclass
@@ -60,9 +76,14 @@ class Resources:
     faq: FaqCatalogue = field(repr=False)
     faq_matcher: FaqMatcher = field(repr=False)
     tracker: InFlightTracker = field(default_factory=InFlightTracker)
+    redis: Redis | None = None  # set with REDIS_URL: FSM, per-user isolation and locks
+    locks: Locks = field(default_factory=LocalLocks)
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.redis is not None:
+            await self.redis.aclose()
 
 
 def create_resources(
@@ -74,13 +95,46 @@ def create_resources(
     """
     base, matcher = faq or load_faq_index(settings)
     engine = create_engine(settings.database_url.get_secret_value())
+    redis = create_redis(settings.redis_url.get_secret_value()) if settings.redis_url else None
     return Resources(
         engine=engine,
         sessionmaker=create_sessionmaker(engine),
         i18n=create_i18n(settings),
         faq=FaqCatalogue(base),
         faq_matcher=matcher,
+        redis=redis,
+        locks=RedisLocks(redis) if redis is not None else LocalLocks(),
     )
+
+
+def create_redis(url: str) -> Redis:
+    """A client that fails fast when Redis is away (the webhook then answers 5xx)."""
+    return Redis.from_url(
+        url,
+        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+        socket_timeout=REDIS_TIMEOUT_SECONDS,
+        health_check_interval=30,
+    )
+
+
+class SharedRedisStorage(RedisStorage):
+    """RedisStorage on the process's shared client, which `Resources.close` closes last
+    (aiogram closes the storage first thing at shutdown, before updates in flight finish)."""
+
+    async def close(self) -> None:
+        return None
+
+
+def create_fsm(resources: Resources) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Redis when configured (every replica sees one dialog state and one lock per person),
+    else memory. Keys carry the destiny, so scenes and other state machines cannot collide."""
+    if resources.redis is None:
+        return MemoryStorage(), SimpleEventIsolation()
+    keys = DefaultKeyBuilder(with_destiny=True)
+    storage = SharedRedisStorage(
+        resources.redis, key_builder=keys, state_ttl=FSM_TTL_SECONDS, data_ttl=FSM_TTL_SECONDS
+    )
+    return storage, RedisEventIsolation(resources.redis, keys, lock_kwargs=ISOLATION_LOCK)
 
 
 def load_faq_index(settings: Settings) -> tuple[FaqBase, FaqMatcher]:
@@ -117,14 +171,16 @@ def create_dispatcher(
         resources.sessionmaker,
         staff_chat_id=settings.staff_chat_id,
         render=staff_views.renderers(resources.i18n, settings.staff_language),
+        locks=resources.locks,
     )
     # Complaints open only where a staff chat will read them.
     features = Features(complaints=settings.staff_chat_id is not None)
+    default_storage, isolation = create_fsm(resources)
     dp = Dispatcher(
-        storage=storage or MemoryStorage(),
+        storage=storage or default_storage,
         # One person's updates in one chat are handled one at a time, in order (a relayed
-        # conversation keeps its order; an album cannot race itself).
-        events_isolation=SimpleEventIsolation(),
+        # conversation keeps its order; an album cannot race itself), across replicas too.
+        events_isolation=isolation,
         delivery=delivery,
         features=features,
         settings=settings,
@@ -135,8 +191,10 @@ def create_dispatcher(
         faq_matcher=resources.faq_matcher,
     )
     # Outer middlewares run in registration order, for every update.
+    dp.update.outer_middleware(resources.metrics)
     dp.update.outer_middleware(resources.tracker)
     dp.update.outer_middleware(DbSessionMiddleware(resources.sessionmaker))
+    dp.update.outer_middleware(once.check)  # a redelivered update already committed: skip
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(
         UserI18nMiddleware(
@@ -145,6 +203,7 @@ def create_dispatcher(
             staff_language=settings.staff_language,
         )
     )
+    dp.update.middleware(once.mark)  # the handler's first commit records the update
 
     dp.include_routers(
         errors.create_router(), staff.create_router(settings), private.create_router()
@@ -164,6 +223,9 @@ def create_dispatcher(
         await publish_profile(bot, resources.i18n, features)
         await check_staff_chat(bot, settings.staff_chat_id)
         await delivery.start(bot)
+        delivery.run_every(
+            "processed-updates", PRUNE_UPDATES_SECONDS, lambda: once.prune(resources.sessionmaker)
+        )
 
     async def on_shutdown() -> None:
         if not await resources.tracker.wait_idle(SHUTDOWN_GRACE_SECONDS):

@@ -272,3 +272,16 @@ class OutboxMessage(Base):
     result_message_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update whose effects are committed: written in the same transaction as the
+    first commit its handler makes, so a redelivered update (a lost 200, another replica)
+    finds it and is skipped, and an update that committed nothing is handled again."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(
+        default=utcnow, server_default=func.now(), index=True
+    )

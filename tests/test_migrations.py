@@ -27,6 +27,7 @@ EXPECTED_TABLES = {
     "ticket_attachments",
     "relayed_messages",
     "outbox",
+    "processed_updates",
     "alembic_version",
 }
 
