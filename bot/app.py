@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -77,6 +78,7 @@ class Resources:
     faq_matcher: FaqMatcher = field(repr=False)
     tracker: InFlightTracker = field(default_factory=InFlightTracker)
     redis: Redis | None = None  # set with REDIS_URL: FSM, per-user isolation and locks
+    redis_prefix: str = ""  # before every key (tests give each bot its own)
     locks: Locks = field(default_factory=LocalLocks)
     metrics: Metrics = field(default_factory=Metrics)
 
@@ -87,11 +89,15 @@ class Resources:
 
 
 def create_resources(
-    settings: Settings, *, faq: tuple[FaqBase, FaqMatcher] | None = None
+    settings: Settings,
+    *,
+    faq: tuple[FaqBase, FaqMatcher] | None = None,
+    redis_prefix: str = "",
 ) -> Resources:
     """Everything a process shares; invalid FAQ content stops it here (FaqContentError).
 
-    `faq` passes content already loaded and indexed (it is immutable; tests share one).
+    `faq` passes content already loaded and indexed (it is immutable; tests share one);
+    `redis_prefix` goes before every Redis key (tests sharing one Redis keep apart by it).
     """
     base, matcher = faq or load_faq_index(settings)
     engine = create_engine(settings.database_url.get_secret_value())
@@ -103,7 +109,8 @@ def create_resources(
         faq=FaqCatalogue(base),
         faq_matcher=matcher,
         redis=redis,
-        locks=RedisLocks(redis) if redis is not None else LocalLocks(),
+        redis_prefix=redis_prefix,
+        locks=RedisLocks(redis, prefix=f"{redis_prefix}ipdesk:") if redis else LocalLocks(),
     )
 
 
@@ -130,7 +137,7 @@ def create_fsm(resources: Resources) -> tuple[BaseStorage, BaseEventIsolation]:
     else memory. Keys carry the destiny, so scenes and other state machines cannot collide."""
     if resources.redis is None:
         return MemoryStorage(), SimpleEventIsolation()
-    keys = DefaultKeyBuilder(with_destiny=True)
+    keys = DefaultKeyBuilder(prefix=f"{resources.redis_prefix}fsm", with_destiny=True)
     storage = SharedRedisStorage(
         resources.redis, key_builder=keys, state_ttl=FSM_TTL_SECONDS, data_ttl=FSM_TTL_SECONDS
     )
@@ -191,7 +198,8 @@ def create_dispatcher(
         faq_matcher=resources.faq_matcher,
     )
     # Outer middlewares run in registration order, for every update.
-    dp.update.outer_middleware(resources.metrics)
+    register_outermost(dp, resources.metrics.outer)
+    dp.update.outer_middleware(resources.metrics.inner)
     dp.update.outer_middleware(resources.tracker)
     dp.update.outer_middleware(DbSessionMiddleware(resources.sessionmaker))
     dp.update.outer_middleware(once.check)  # a redelivered update already committed: skip
@@ -238,3 +246,13 @@ def create_dispatcher(
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
     return dp
+
+
+def register_outermost(dp: Dispatcher, middleware: Any) -> None:
+    """Put a middleware before aiogram's own (error handling, FSM and its per-user lock)."""
+    builtin = list(dp.update.outer_middleware)
+    for item in builtin:
+        dp.update.outer_middleware.unregister(item)
+    dp.update.outer_middleware(middleware)
+    for item in builtin:
+        dp.update.outer_middleware(item)

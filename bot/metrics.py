@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
 from bot.outage import is_outage
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 # Seconds; webhook latency matters around 10-100 ms, slow paths up to seconds.
 LATENCY_BUCKETS = (0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -50,8 +51,13 @@ class DatabaseFigures:
     dead_letters: int
 
 
-class Metrics(BaseMiddleware):
-    """Counts and times every update (an outer middleware), and renders the exposition."""
+class Metrics:
+    """Counts and times every update, and renders the exposition.
+
+    Two middlewares: `outer` wraps everything, aiogram's own error handling and per-user lock
+    included (an outage there is counted, and the lock wait is part of the latency); `inner`
+    sits inside the error handling and counts the handler errors that become dead letters.
+    """
 
     def __init__(self) -> None:
         self.updates: Counter[str] = Counter()
@@ -60,18 +66,14 @@ class Metrics(BaseMiddleware):
         self.webhook: Counter[int] = Counter()  # answers by HTTP status
         self.latency: dict[str, Histogram] = {}
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        kind = event.event_type if isinstance(event, Update) else type(event).__name__
+    async def outer(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        kind = _kind(event)
         started = time.perf_counter()
         try:
             result = await handler(event, data)
         except Exception as error:
-            self.errors[kind, "outage" if is_outage(error) else "handler"] += 1
+            if is_outage(error):
+                self.errors[kind, "outage"] += 1
             raise
         finally:
             self.updates[kind] += 1
@@ -79,6 +81,14 @@ class Metrics(BaseMiddleware):
         if data.get("update_skipped"):
             self.skipped += 1
         return result
+
+    async def inner(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        try:
+            return await handler(event, data)
+        except Exception as error:
+            if not is_outage(error):
+                self.errors[_kind(event), "handler"] += 1
+            raise
 
     def render(self, figures: DatabaseFigures | None) -> str:
         out = _Exposition()
@@ -146,3 +156,7 @@ def _escape(value: str) -> str:
 
 def _num(value: float) -> str:
     return repr(float(value)) if isinstance(value, float) else str(value)
+
+
+def _kind(event: TelegramObject) -> str:
+    return (event.event_type if isinstance(event, Update) else None) or type(event).__name__

@@ -13,18 +13,11 @@ import signal
 from contextlib import suppress
 
 from aiogram import Bot, Dispatcher
-from aiohttp import web
 
-from bot.app import (
-    SHUTDOWN_GRACE_SECONDS,
-    Resources,
-    create_bot,
-    create_dispatcher,
-    create_resources,
-)
+from bot.app import Resources, create_bot, create_dispatcher, create_resources
 from bot.config import Mode, Settings
 from bot.health import start_health_server
-from bot.webhook import create_webhook_app, register_webhook, workflow_data
+from bot.webhook import WebhookServer
 
 log = logging.getLogger("ipdesk")
 
@@ -73,41 +66,19 @@ async def _poll(bot: Bot, dp: Dispatcher) -> None:
 async def _serve_webhook(
     settings: Settings, resources: Resources, bot: Bot, dp: Dispatcher
 ) -> None:
-    assert settings.webhook_secret is not None
     me = await bot.get_me()
-    app = create_webhook_app(
-        dp,
-        bot,
-        path=settings.webhook_path,
-        secret=settings.webhook_secret.get_secret_value(),
-        metrics=resources.metrics,
-    )
-    data = workflow_data(dp, bot)
-
-    async def shutdown(_app: web.Application) -> None:
-        await dp.emit_shutdown(**data)  # waits for updates in flight, stops the outbox
-
-    app.on_shutdown.append(shutdown)
-    runner = web.AppRunner(
-        app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
-    )
-    await runner.setup()
+    server = WebhookServer(settings, bot, dp, locks=resources.locks, metrics=resources.metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:
-        await dp.emit_startup(**data)  # the outbox and jobs run before the first update comes
-        await web.TCPSite(runner, settings.webhook_host, settings.webhook_port).start()
-        await register_webhook(bot, dp, settings, resources.locks)
-        log.info(
-            "bot started",
-            extra={"username": me.username, "mode": "webhook", "port": settings.webhook_port},
-        )
+        port = await server.start(settings.webhook_host, settings.webhook_port)
+        log.info("bot started", extra={"username": me.username, "mode": "webhook", "port": port})
         await stop.wait()
         log.info("stopping: no new updates; waiting for those in flight")
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             with suppress(ValueError, RuntimeError):
                 loop.remove_signal_handler(signum)
-        await runner.cleanup()
+        await server.stop()

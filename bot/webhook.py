@@ -34,6 +34,7 @@ from bot.outage import is_outage
 log = logging.getLogger("ipdesk.webhook")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SHUTDOWN_GRACE_SECONDS = 20.0  # as long as the dispatcher waits for updates in flight
 SET_WEBHOOK_ATTEMPTS = 4
 MAX_RETRY_AFTER = 10.0  # seconds; longer floods at start-up fail the start (the container restarts)
 
@@ -112,15 +113,48 @@ async def register_webhook(bot: Bot, dp: Dispatcher, settings: Settings, locks: 
     log.info("webhook registered", extra={"path": settings.webhook_path})
 
 
-def create_webhook_app(
-    dp: Dispatcher, bot: Bot, *, path: str, secret: str, metrics: Metrics
-) -> web.Application:
-    app = web.Application()
-    handler = WebhookHandler(dp, bot, secret_token=secret, metrics=metrics)
-    app.router.add_post(path, handler.handle)
-    return app
+class WebhookServer:
+    """The endpoint, with the bot's start-up before it listens and its shutdown after."""
 
+    def __init__(
+        self, settings: Settings, bot: Bot, dp: Dispatcher, *, locks: Locks, metrics: Metrics
+    ) -> None:
+        assert settings.webhook_secret is not None
+        self._settings = settings
+        self._bot = bot
+        self._dp = dp
+        self._locks = locks
+        # What start-up and shutdown hooks receive, as aiogram's polling passes it.
+        self._data: dict[str, Any] = {
+            "dispatcher": dp,
+            "bots": [bot],
+            "bot": bot,
+            **dp.workflow_data,
+        }
+        app = web.Application()
+        handler = WebhookHandler(
+            dp, bot, secret_token=settings.webhook_secret.get_secret_value(), metrics=metrics
+        )
+        app.router.add_post(settings.webhook_path, handler.handle)
+        app.on_shutdown.append(self._shutdown)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_SECONDS
+        )
+        self.port: int | None = None
 
-def workflow_data(dp: Dispatcher, bot: Bot) -> dict[str, Any]:
-    """What start-up and shutdown hooks receive, as aiogram's polling passes it."""
-    return {"dispatcher": dp, "bots": [bot], "bot": bot, **dp.workflow_data}
+    async def start(self, host: str, port: int) -> int:
+        """Start the bot (outbox, jobs), listen on host:port (0: any free port), then tell
+        Telegram; returns the port."""
+        await self._runner.setup()
+        await self._dp.emit_startup(**self._data)  # before the first update comes in
+        await web.TCPSite(self._runner, host, port).start()
+        self.port = int(self._runner.addresses[0][1])
+        await register_webhook(self._bot, self._dp, self._settings, self._locks)
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop listening, let updates in flight finish (at most the grace), shut the bot down."""
+        await self._runner.cleanup()
+
+    async def _shutdown(self, _app: web.Application) -> None:
+        await self._dp.emit_shutdown(**self._data)  # waits for updates in flight
