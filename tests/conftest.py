@@ -46,6 +46,9 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 def pytest_configure(config: pytest.Config) -> None:
     if BACKEND not in BACKENDS:
         raise pytest.UsageError(f"IPDESK_TEST_BACKEND must be one of {', '.join(BACKENDS)}")
+    config.addinivalue_line(
+        "markers", "own_backend: brings its own database and Redis; runs in the SQLite pass only"
+    )
     # Compile the catalogues, so a bare `pytest` sees the same texts as `make test`.
     for po_path in LOCALES.glob("*/LC_MESSAGES/messages.po"):
         with po_path.open("rb") as fh:
@@ -59,8 +62,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     (everything built on `app_backend`)."""
     if BACKEND != "pg":
         return
-    keep = [item for item in items if "app_backend" in getattr(item, "fixturenames", ())]
-    dropped = [item for item in items if "app_backend" not in getattr(item, "fixturenames", ())]
+
+    def switched(item: pytest.Item) -> bool:
+        uses = "app_backend" in getattr(item, "fixturenames", ())
+        return uses and item.get_closest_marker("own_backend") is None
+
+    keep = [item for item in items if switched(item)]
+    dropped = [item for item in items if not switched(item)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep

@@ -101,6 +101,7 @@ async def file(user: UserDriver, started: asyncio.Event) -> str:
     return str((await user.expect_edit(STEP))["text"])
 
 
+@pytest.mark.own_backend  # its database is PostgreSQL in either pass: restart it once
 async def test_tickets_filed_across_a_database_restart_are_all_kept(
     make_webhook_app: Callable[..., Awaitable[WebhookBot]],
     pg_database: str,
