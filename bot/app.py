@@ -121,8 +121,8 @@ def create_resources(
 
 def pin_api_types() -> tuple[type, ...]:
     """aiogram parses every API answer with pydantic's `Response[T]`; pydantic caches those
-    classes only weakly, so each garbage collection dropped them and the next call rebuilt its
-    schema (a few ms, more than the rest of an update). Built once here and kept (~40 ms)."""
+    classes only weakly, so a garbage collection can drop them and the next call rebuilds the
+    schema (milliseconds, on the update that pays it). Built once here and kept (~40 ms)."""
     from aiogram import methods
 
     returning = {
@@ -284,8 +284,8 @@ def register_outermost(dp: Dispatcher, middleware: Any) -> None:
 def run_sync_filters_inline(dp: Dispatcher) -> None:
     """aiogram 3.31 runs every filter that is a plain function, magic filters (`F.text`)
     included, in a worker thread (`asyncio.to_thread`): a thread hop for each filter of each
-    router an update passes, most of an update's overhead. Ours are pure and take
-    microseconds, so they run in the event loop instead."""
+    router an update passes (about 1.7 ms of CPU per FAQ question, measured). Ours are pure
+    and take microseconds, so they run in the event loop instead."""
     for router in dp.chain_tail:
         for observer in router.observers.values():
             handlers = [observer._handler, *observer.handlers]  # the router's own filters first
