@@ -48,6 +48,12 @@ class WebhookBot:
     def local_url(self) -> str:
         return f"http://127.0.0.1:{self.server.port}{self.settings.webhook_path}"
 
+    async def answered(self, within: float = 5) -> None:
+        """Every update delivered and answered 200 (a reply reaches the person before the
+        webhook's answer, and the per-person lock is freed after it)."""
+        queue = self.stand.world.bots[self.bot.id].updates
+        assert await queue.changed.wait_until(lambda: not queue.pending, within)
+
 
 @pytest.fixture
 async def make_webhook_app(

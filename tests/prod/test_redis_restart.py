@@ -25,6 +25,7 @@ async def test_answers_given_before_a_redis_restart_are_kept(
     await user.expect_edit()
     await user.send("https://shop.example/fake-books")
     description_question = await user.expect_message()
+    await app.answered()  # the per-person lock is freed after the reply
 
     await private_redis.kill()  # no persistence: the dialog state is gone with it
     await private_redis.start()
@@ -65,6 +66,7 @@ async def test_a_button_of_the_current_question_works_without_the_lost_state(
     user = app.stand.create_user("Jane", language_code="en")
     await user.send("/complaint")
     kinds = await user.expect_message()
+    await app.answered()
     await private_redis.kill()
     await private_redis.start()
     await user.press(kinds, callback_data="c:choose:kind:customs")  # the draft knows the step
