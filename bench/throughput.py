@@ -7,13 +7,13 @@ with --echo-bot); the stand-in, in this process, posts their updates as Telegram
 FAQ dev set's (four languages), asked by 200 people; every answer is a sendMessage.
 
 - peak: a burst of updates, timed from the first POST to the last answer; echo and ipdesk
-  bursts are interleaved, each bot's best burst counts; CPU per update is the bot process's
-  CPU time over the burst (the steadier figure on a shared machine);
+  bursts are interleaved, each bot's median burst counts; CPU per update is the bot
+  process's CPU time over the burst (the steadier figure on a shared machine);
 - latency: updates posted at 70 % of the bot's peak rate for a while; p50/p99 of the time
   from POST to answer (what Telegram waits);
 - profile: one more ipdesk burst under cProfile, its time grouped by where it is spent.
 
-    .venv/bin/python bench/throughput.py [--burst 2000] [--seconds 10] [--rounds 2]
+    .venv/bin/python bench/throughput.py [--burst 2000] [--seconds 10] [--rounds 3]
 
 PostgreSQL from IPDESK_TEST_PG_URL (a database is created and dropped); Redis is a private
 `redis-server` on a Unix socket (REDIS_URL is used when redis-server is not installed).
@@ -176,8 +176,11 @@ class BotUnderTest:
                 await self.process.wait()
 
     @property
-    def best(self) -> tuple[float, float]:
-        return max(self.peaks)
+    def median(self) -> tuple[float, float]:
+        """The median burst (per second, CPU ms): one lucky or unlucky burst on a shared
+        machine neither sets the 70 % rate nor the ratio."""
+        ordered = sorted(self.peaks)
+        return ordered[len(ordered) // 2]
 
 
 class Harness:
@@ -394,7 +397,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 failed += bad
         latencies = {}
         for bot in bots:
-            rate = 0.7 * bot.best[0]
+            rate = 0.7 * bot.median[0]
             latencies[bot.name] = (rate, await harness.steady(bot, rate, args.seconds))
 
         ipdesk = bots[1]
@@ -435,7 +438,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     header = ("bot", "peak/s", "CPU ms/update", "rate@70%", "p50 ms", "p99 ms")
     print("{:<8} {:>8} {:>14} {:>9} {:>8} {:>8}".format(*header))
     for bot, rate, lat in ((echo, echo_rate, echo_lat), (ipdesk, ipdesk_rate, ipdesk_lat)):
-        per_s, cpu_ms = bot.best
+        per_s, cpu_ms = bot.median
         print(
             f"{bot.name:<8} {per_s:>8.0f} {cpu_ms:>14.2f} {rate:>9.0f} "
             f"{1000 * percentile(lat, 0.5):>8.1f} {1000 * percentile(lat, 0.99):>8.1f}"
@@ -449,15 +452,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     for name, ms in functions:
         print(f"  {ms:>7.3f}  {name}")
     return {
-        "ipdesk_per_s": round(ipdesk.best[0], 1),
-        "echo_per_s": round(echo.best[0], 1),
-        "ratio": round(ipdesk.best[0] / echo.best[0], 3),
+        "ipdesk_per_s": round(ipdesk.median[0], 1),
+        "echo_per_s": round(echo.median[0], 1),
+        "ratio": round(ipdesk.median[0] / echo.median[0], 3),
         "p99_ms": round(1000 * percentile(ipdesk_lat, 0.99), 1),
         "p50_ms": round(1000 * percentile(ipdesk_lat, 0.5), 1),
         "echo_p99_ms": round(1000 * percentile(echo_lat, 0.99), 1),
         "rate_at_70": round(ipdesk_rate, 1),
-        "ipdesk_cpu_ms": round(ipdesk.best[1], 3),
-        "echo_cpu_ms": round(echo.best[1], 3),
+        "ipdesk_cpu_ms": round(ipdesk.median[1], 3),
+        "echo_cpu_ms": round(echo.median[1], 3),
         "failed_answers": failed,
         "profile_ms": {group: round(ms, 3) for group, ms in groups},
     }
@@ -469,7 +472,7 @@ def main() -> None:
     parser.add_argument("--profiled-bot", help=argparse.SUPPRESS)
     parser.add_argument("--burst", type=int, default=2000, help="updates per peak burst")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the 70%% run")
-    parser.add_argument("--rounds", type=int, default=2, help="interleaved bursts per bot")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved bursts per bot")
     parser.add_argument("--profile-out", help="keep the cProfile data (pstats) at this path")
     args = parser.parse_args()
     if args.echo_bot:
