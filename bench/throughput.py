@@ -295,6 +295,8 @@ GROUPS = (
     ("PostgreSQL: asyncpg", ("asyncpg/",)),
     ("Redis (FSM, per-user lock)", ("redis/",)),
     ("FAQ matching (bot/faq)", ("bot/faq/",)),
+    ("keyboards (aiogram builder: deepcopy)", ("aiogram/utils/keyboard", "copy.py")),
+    ("Bot API requests: urlencoded form", ("urllib/parse", "aiohttp/formdata")),
     ("language detection (lingua)", ("lingua",)),
     ("aiogram dispatch and filters", ("aiogram/dispatcher", "aiogram/filters", "magic_filter")),
     ("aiogram types and API client", ("aiogram/",)),
