@@ -144,8 +144,8 @@ async def test_one_complaint_over_two_replicas_files_one_ticket_with_one_topic(
     # Both replicas took part, and some updates reached both.
     by_replica = {a.url for a in stand.webhook_attempts}
     assert len(by_replica) == 2
-    twice_delivered = {a.update_id for a in stand.webhook_attempts if a.status == 200}
-    assert len(twice_delivered) < sum(1 for a in stand.webhook_attempts if a.status == 200)
+    delivered = [a.update_id for a in stand.webhook_attempts if a.status == 200]
+    assert len(set(delivered)) < len(delivered)  # some updates were delivered twice
 
     # Each replica is ready and counts what it did; the skipped redeliveries add up.
     skipped = 0
