@@ -8,7 +8,6 @@ STAMP := $(VENV)/.installed
 LOCALES := locales
 POT := $(LOCALES)/messages.pot
 LANGS := kk ru ko en
-TEST_TIMEOUT ?= 1500
 
 .PHONY: run test bench lint i18n i18n-extract i18n-update i18n-compile lock clean
 
@@ -26,8 +25,11 @@ run: $(STAMP) i18n-compile
 		$(PY) -m bot migrate && exec $(PY) -m sandbox; \
 	fi
 
+# The whole suite on SQLite (with the PostgreSQL, Redis, replica and restart tests), then the
+# tests that start the bot again on PostgreSQL + Redis (IPDESK_TEST_BACKEND, tests/conftest.py).
 test: $(STAMP) i18n-compile
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -p no:cacheprovider
+	IPDESK_TEST_BACKEND=pg $(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP) i18n-compile
 	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

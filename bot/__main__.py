@@ -21,7 +21,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("faq", help="FAQ content tools: check, match, export")
     args = parser.parse_args(argv)
 
-    from bot.config import ConfigError, Mode, load_settings
+    from bot.config import ConfigError, load_settings
 
     try:
         settings = load_settings()
@@ -44,14 +44,11 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    if settings.mode is Mode.WEBHOOK:
-        print("invalid configuration: MODE: webhook mode is not available yet", file=sys.stderr)
-        return 2
     from bot.faq.content import FaqContentError
-    from bot.runner import run_polling
+    from bot.runner import run
 
     try:
-        asyncio.run(run_polling(settings))
+        asyncio.run(run(settings))
     except FaqContentError as exc:
         print(f"invalid FAQ content: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.languages import LANGUAGES
@@ -17,6 +17,7 @@ from bot.languages import LANGUAGES
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 _HOURS_RE = re.compile(
     r"^(?P<d1>[A-Z][a-z]{2})(?:-(?P<d2>[A-Z][a-z]{2}))?\s+"
     r"(?P<h1>\d{1,2}):(?P<m1>\d{2})-(?P<h2>\d{1,2}):(?P<m2>\d{2})$"
@@ -81,11 +82,11 @@ class Settings(BaseSettings):
     database_url: SecretStr = SecretStr("sqlite+aiosqlite:///ipdesk.db")
     redis_url: SecretStr | None = None
     mode: Mode = Mode.POLLING
-    webhook_url: str | None = None
+    webhook_url: str | None = Field(None, validate_default=True)
     webhook_host: str = "0.0.0.0"
     webhook_port: int = Field(8081, ge=1, le=65535)
     webhook_path: str = "/webhook"
-    webhook_secret: SecretStr | None = None
+    webhook_secret: SecretStr | None = Field(None, validate_default=True)
     health_port: int | None = Field(None, ge=0, le=65535)
     sandbox_port: int = Field(8080, ge=0, le=65535)
     staff_chat_id: int | None = None
@@ -132,6 +133,27 @@ class Settings(BaseSettings):
         if value is not None and not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/") if value else value
+
+    @field_validator("webhook_url", "webhook_secret")
+    @classmethod
+    def _needed_for_webhooks(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.data.get("mode") is Mode.WEBHOOK:
+            raise ValueError("required in webhook mode")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not _SECRET_RE.fullmatch(value.get_secret_value()):
+            raise ValueError("1-256 characters: letters, digits, _ and -")
+        return value
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _absolute_path(cls, value: str) -> str:
+        if not value.startswith("/"):
+            raise ValueError("must start with /")
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

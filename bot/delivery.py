@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.locks import LocalLocks, Locks
 from bot.messenger import TelegramMessenger
 from bot.services.albums import AlbumCollector
 from bot.services.desk import Renderers, TicketDesk, run_every
@@ -31,15 +32,17 @@ class Delivery:
         *,
         staff_chat_id: int | None,
         render: Renderers,
+        locks: Locks | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._staff_chat_id = staff_chat_id
         self._render = render
+        self._locks = locks or LocalLocks()  # shared by the replicas when Redis is configured
         self._tasks: list[asyncio.Task[None]] = []
         self._stop = asyncio.Event()
         self.worker: OutboxWorker | None = None
         self.desk: TicketDesk | None = None
-        self.albums = AlbumCollector()
+        self.albums = AlbumCollector(locks=self._locks)
 
     async def start(self, bot: Bot) -> None:
         messenger = TelegramMessenger(bot)
@@ -49,6 +52,7 @@ class Delivery:
             staff_chat_id=self._staff_chat_id,
             render=self._render,
             wake_outbox=self.wake,
+            locks=self._locks,
         )
         self.worker = OutboxWorker(self._sessionmaker, messenger, hooks=self.desk)
         self._stop.clear()

@@ -445,3 +445,16 @@ class StaffHandle(Base):
     username: Mapped[str | None] = mapped_column(String(64), index=True)  # lower case, no @
     first_name: Mapped[str] = mapped_column(String(256), default="")
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class ProcessedUpdate(Base):
+    """A Telegram update whose effects are committed: written in the same transaction as the
+    first commit its handler makes, so a redelivered update (a lost 200, another replica)
+    finds it and is skipped, and an update that committed nothing is handled again."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(
+        default=utcnow, server_default=func.now(), index=True
+    )

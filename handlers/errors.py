@@ -11,6 +11,7 @@ from aiogram.types import User as TgUser
 from aiogram.utils.i18n import I18n
 
 from bot.languages import pick_language
+from bot.outage import is_outage
 from bot.services.dead_letters import DeadLetterService
 from db.models import User
 
@@ -19,8 +20,14 @@ log = logging.getLogger("ipdesk.errors")
 
 def create_router() -> Router:
     router = Router(name="errors")
-    router.errors.register(on_error)
+    # A database or Redis outage is no dead letter: it propagates, and the webhook answers
+    # 5xx so Telegram delivers the update again once the service is back (conventions).
+    router.errors.register(on_error, not_an_outage)
     return router
+
+
+def not_an_outage(event: ErrorEvent) -> bool:
+    return not is_outage(event.exception)
 
 
 async def on_error(

@@ -165,7 +165,7 @@ async def evidence(
             return None
     if group is not None:
         ack = album_ack(bot, sessionmaker, i18n, message, draft.id)
-        delivery.albums.seen((message.chat.id, group), ack)
+        await delivery.albums.seen((message.chat.id, group), ack)
         return None
     _question, markup = views.question(Step.EVIDENCE, count)
     await message.answer(views.file_received(count), reply_markup=markup)

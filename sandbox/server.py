@@ -30,7 +30,10 @@ from sandbox.webchat import web_routes
 from sandbox.webhook import (
     DEFAULT_RETRY_DELAYS,
     DEFAULT_WEBHOOK_TIMEOUT,
+    Attempt,
     MethodReply,
+    Redelivery,
+    Route,
     WebhookSender,
 )
 
@@ -96,6 +99,7 @@ class StandIn:
         webhook_retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         rate_limits: RateLimits | None = None,
         webhook_timeout: float = DEFAULT_WEBHOOK_TIMEOUT,
+        webhook_parallel: bool = False,
     ) -> None:
         self.world = World()
         self.instance = secrets.token_hex(4)  # tells a web page that the world was started anew
@@ -109,6 +113,9 @@ class StandIn:
         self.base_url = ""
         self.webhook_retry_delays = webhook_retry_delays
         self.webhook_timeout = webhook_timeout
+        self.webhook_parallel = webhook_parallel  # up to max_connections in flight, as Telegram
+        self.webhook_routes: dict[str, Route] = {}
+        self.webhook_attempts: list[Attempt] = []  # every POST of an update, with its timing
         self._stopped: asyncio.Event | None = None  # set on stop: releases held requests
         self._senders: dict[int, WebhookSender] = {}
         self._runner: web.AppRunner | None = None
@@ -267,6 +274,21 @@ class StandIn:
             and (text is None or text in (message.get("text"), message.get("caption")))
         ]
 
+    def route_webhook(
+        self,
+        public_url: str,
+        targets: Sequence[str],
+        *,
+        redeliver: Callable[[dict[str, Any]], Redelivery | None] | None = None,
+    ) -> Route:
+        """Put a load balancer at `public_url` (what a bot gives setWebhook): its updates go to
+        `targets` (the replicas' own URLs) in turn, and those `redeliver` names twice."""
+        route = Route(list(targets))
+        if redeliver is not None:
+            route.redeliver = redeliver
+        self.webhook_routes[public_url] = route
+        return route
+
     def set_rate_limits(
         self, limits: RateLimits | None, *, clock: Callable[[], float] | None = None
     ) -> Limiter | None:
@@ -289,6 +311,9 @@ class StandIn:
                 check_update=self._check_pushed_update,
                 retry_delays=self.webhook_retry_delays,
                 timeout=self.webhook_timeout,
+                routes=self.webhook_routes,
+                attempts=self.webhook_attempts,
+                parallel=self.webhook_parallel,
             )
             self._senders[bot.id] = sender
         sender.start()

@@ -1,10 +1,18 @@
-"""Fixtures: the Bot API stand-in on a free port, and the real bot polling it over HTTP."""
+"""Fixtures: the Bot API stand-in on a free port, and the real bot polling it over HTTP.
+
+The backend switch: `IPDESK_TEST_BACKEND=pg` runs every test that starts the bot (`make_app`)
+on PostgreSQL and Redis instead of SQLite and memory: one database for the session, emptied
+before each test, and Redis keys under a prefix of the test's own (`make test` runs the suite
+both ways; the other tests run in the SQLite pass only).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,25 +20,64 @@ import pytest
 from aiogram import Bot, Dispatcher
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bot.app import Resources, create_bot, create_dispatcher, create_resources, load_faq_index
 from bot.config import REPO_ROOT, Settings, load_settings
 from bot.faq.content import FaqBase
 from bot.faq.match import FaqMatcher
 from bot.migrate import upgrade
+from db.engine import create_engine
+from db.models import Base
 from sandbox.driver import GroupDriver, UserDriver
 from sandbox.server import StandIn
 
 LOCALES = REPO_ROOT / "locales"
+BACKEND = os.environ.get("IPDESK_TEST_BACKEND", "sqlite")
+BACKENDS = ("sqlite", "pg")
+DEFAULT_PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if BACKEND not in BACKENDS:
+        raise pytest.UsageError(f"IPDESK_TEST_BACKEND must be one of {', '.join(BACKENDS)}")
+    config.addinivalue_line(
+        "markers", "own_backend: brings its own database and Redis; runs in the SQLite pass only"
+    )
     # Compile the catalogues, so a bare `pytest` sees the same texts as `make test`.
     for po_path in LOCALES.glob("*/LC_MESSAGES/messages.po"):
         with po_path.open("rb") as fh:
             catalog = read_po(fh)
         with po_path.with_suffix(".mo").open("wb") as fh:
             write_mo(fh, catalog)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL + Redis pass runs what the switch changes: the tests that start the bot
+    (everything built on `app_backend`)."""
+    if BACKEND != "pg":
+        return
+
+    def switched(item: pytest.Item) -> bool:
+        uses = "app_backend" in getattr(item, "fixturenames", ())
+        return uses and item.get_closest_marker("own_backend") is None
+
+    keep = [item for item in items if switched(item)]
+    dropped = [item for item in items if not switched(item)]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if BACKEND == "pg":
+        return f"ipdesk backend: PostgreSQL + Redis ({_pg_url()}, {_redis_url()})"
+    return "ipdesk backend: SQLite + memory"
 
 
 @pytest.fixture
@@ -65,11 +112,47 @@ def faq_index() -> tuple[FaqBase, FaqMatcher]:
     return load_faq_index(load_settings(env_file=None))
 
 
+@pytest.fixture(scope="session")
+def suite_database() -> Iterator[str]:
+    """The PostgreSQL pass's database, migrated once, dropped at the end."""
+    base = _pg_url()
+    if not _reachable(base):
+        _unreachable(f"PostgreSQL not reachable at {base}")
+    name = f"{make_url(base).database}_suite"
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
+    _run(_recreate_database(base, name))
+    with ThreadPoolExecutor(1) as pool:  # set up from inside a test's running loop
+        pool.submit(upgrade, url).result()
+    yield url
+    _run(_drop_database(base, name))
+
+
+@pytest.fixture
+async def app_backend(
+    request: pytest.FixtureRequest, sqlite_url: str
+) -> AsyncIterator[tuple[str, str | None, str]]:
+    """(database URL, Redis URL or None, Redis key prefix) for the bot under test."""
+    if BACKEND != "pg":
+        await asyncio.to_thread(upgrade, sqlite_url)
+        yield sqlite_url, None, ""
+        return
+    url = request.getfixturevalue("suite_database")
+    await _empty_tables(url)
+    redis_url, prefix = _redis_url(), f"test-{uuid.uuid4().hex[:12]}:"
+    if not await _redis_answers(redis_url):
+        _unreachable(f"Redis not reachable at {redis_url}")
+    yield url, redis_url, prefix
+    await _forget_keys(redis_url, prefix)
+
+
 @pytest.fixture
 async def make_app(
-    stand: StandIn, sqlite_url: str, faq_index: tuple[FaqBase, FaqMatcher]
+    stand: StandIn,
+    app_backend: tuple[str, str | None, str],
+    faq_index: tuple[FaqBase, FaqMatcher],
 ) -> AsyncIterator[Callable[[], Awaitable[RunningBot]]]:
     """Start the bot as `python -m bot run` builds it, long-polling the stand-in."""
+    database_url, redis_url, redis_prefix = app_backend
     running: list[tuple[RunningBot, asyncio.Task[None]]] = []
 
     async def start(*, complaints: bool = True, **overrides: object) -> RunningBot:
@@ -77,15 +160,15 @@ async def make_app(
         account = stand.create_bot(username="ipdesk_bot", first_name="ipdesk")
         if complaints and "staff_chat_id" not in overrides:
             overrides["staff_chat_id"] = stand.create_supergroup("staff", forum=True).id
+        overrides.setdefault("database_url", database_url)
+        overrides.setdefault("redis_url", redis_url)
         settings = load_settings(
             env_file=None,
             bot_token=account.token,
             telegram_api_base=stand.base_url,
-            database_url=sqlite_url,
             **overrides,
         )
-        await asyncio.to_thread(upgrade, sqlite_url)
-        resources = create_resources(settings, faq=faq_index)
+        resources = create_resources(settings, faq=faq_index, redis_prefix=redis_prefix)
         bot = create_bot(settings)
         dp = create_dispatcher(settings, resources)
         started = asyncio.Event()
@@ -144,13 +227,96 @@ async def desk_app(
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """The machine's PostgreSQL, or a loud skip (a failure under IPDESK_REQUIRE_SERVICES=1)."""
-    url = os.environ.get("IPDESK_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    url = _pg_url()
     if not _reachable(url):
-        reason = f"PostgreSQL not reachable at {url}"
-        if os.environ.get("IPDESK_REQUIRE_SERVICES") == "1":
-            pytest.fail(reason + " and IPDESK_REQUIRE_SERVICES=1")
-        pytest.skip(reason)
+        _unreachable(f"PostgreSQL not reachable at {url}")
     yield url
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """The machine's Redis, or a loud skip (a failure under IPDESK_REQUIRE_SERVICES=1)."""
+    url = _redis_url()
+    client = SyncRedis.from_url(url, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except (OSError, RedisError):
+        _unreachable(f"Redis not reachable at {url}")
+    finally:
+        client.close()
+    return url
+
+
+def _pg_url() -> str:
+    return os.environ.get("IPDESK_TEST_PG_URL", DEFAULT_PG_URL)
+
+
+def _redis_url() -> str:
+    return os.environ.get("IPDESK_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+
+
+def _unreachable(reason: str) -> None:
+    if os.environ.get("IPDESK_REQUIRE_SERVICES") == "1":
+        pytest.fail(reason + " and IPDESK_REQUIRE_SERVICES=1")
+    pytest.skip(reason)
+
+
+def _run(coro: Awaitable[None]) -> None:
+    """Run a coroutine to completion from sync code, whatever loop is running here."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, coro).result()  # type: ignore[arg-type]
+
+
+async def _recreate_database(admin_url: str, name: str) -> None:
+    await _drop_database(admin_url, name)
+    engine = create_engine(admin_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+
+
+async def _drop_database(admin_url: str, name: str) -> None:
+    engine = create_engine(admin_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await engine.dispose()
+
+
+async def _empty_tables(url: str) -> None:
+    """Every table emptied and its ids restarted: each test starts from a fresh schema."""
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+async def _redis_answers(url: str) -> bool:
+    client = Redis.from_url(url, socket_connect_timeout=2)
+    try:
+        return bool(await client.ping())
+    except (OSError, RedisError):
+        return False
+    finally:
+        await client.aclose()
+
+
+async def _forget_keys(url: str, prefix: str) -> None:
+    client = Redis.from_url(url)
+    try:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=500)]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
 
 
 def _reachable(url: str) -> bool:

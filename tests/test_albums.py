@@ -21,7 +21,7 @@ class Calls:
 async def test_one_call_per_group_after_quiet() -> None:
     albums, calls = AlbumCollector(quiet=0.2), Calls()
     for part in range(3):
-        albums.seen((1, "g"), calls.make(f"part {part}"))
+        await albums.seen((1, "g"), calls.make(f"part {part}"))
         await asyncio.sleep(0.1)  # less than the quiet period: the timer starts again
     assert calls.made == [] and albums.pending == 1
     await asyncio.sleep(0.35)
@@ -31,9 +31,9 @@ async def test_one_call_per_group_after_quiet() -> None:
 
 async def test_groups_are_separate() -> None:
     albums, calls = AlbumCollector(quiet=0.1), Calls()
-    albums.seen((1, "a"), calls.make("a"))
-    albums.seen((2, "a"), calls.make("other chat"))
-    albums.seen((1, "b"), calls.make("b"))
+    await albums.seen((1, "a"), calls.make("a"))
+    await albums.seen((2, "a"), calls.make("other chat"))
+    await albums.seen((1, "b"), calls.make("b"))
     await asyncio.sleep(0.3)
     assert sorted(calls.made) == ["a", "b", "other chat"]
 
@@ -44,17 +44,17 @@ async def test_a_failing_callback_does_not_stop_the_others() -> None:
     async def broken() -> None:
         raise RuntimeError("boom")
 
-    albums.seen("x", broken)
-    albums.seen("y", calls.make("y"))
+    await albums.seen("x", broken)
+    await albums.seen("y", calls.make("y"))
     await asyncio.sleep(0.2)
     assert calls.made == ["y"]
 
 
 async def test_close_acknowledges_what_is_still_waiting() -> None:
     albums, calls = AlbumCollector(quiet=60), Calls()
-    albums.seen("x", calls.make("x"))
+    await albums.seen("x", calls.make("x"))
     await albums.close()
     assert calls.made == ["x"] and albums.pending == 0
-    albums.seen("y", calls.make("y"))
+    await albums.seen("y", calls.make("y"))
     await albums.close(flush=False)
     assert calls.made == ["x"]

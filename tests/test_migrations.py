@@ -34,6 +34,7 @@ EXPECTED_TABLES = {
     "ticket_events",
     "canned_replies",
     "staff_handles",
+    "processed_updates",
     "alembic_version",
 }
 

@@ -2,9 +2,10 @@
 conversation both ways through the outbox. Knows nothing of aiogram.
 
 A ticket without a topic is the durable "to hand off" mark: `handoff_pending()` creates the
-topic (one at a time per process; on PostgreSQL the ticket row is locked with SKIP LOCKED),
-stores it, and queues the card, the evidence and any messages that waited for the topic, all
-in one transaction. Run after each filed ticket and on a timer, it also recovers from crashes.
+topic (under the ticket's topic lock, shared by every replica through `bot.locks`; on
+PostgreSQL the ticket row is also locked), stores it, and queues the card, the
+evidence and any messages that waited for the topic, all in one transaction. Run after each
+filed ticket and on a timer, it also recovers from crashes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.locks import LocalLocks, Locks
 from bot.services.outbox import (
     PRIORITY_CARD,
     PRIORITY_LOW,
@@ -60,6 +62,7 @@ class TicketDesk:
         staff_chat_id: int | None,
         render: Renderers,
         wake_outbox: Callable[[], None],
+        locks: Locks | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._messenger = messenger
@@ -67,6 +70,7 @@ class TicketDesk:
         self._render = render
         self._wake_outbox = wake_outbox
         self._lock = asyncio.Lock()
+        self._locks = locks or LocalLocks()  # across replicas: one topic per ticket
 
     @property
     def staff_chat_id(self) -> int | None:
@@ -89,12 +93,18 @@ class TicketDesk:
     async def _handoff_one(self) -> bool:
         assert self._staff_chat_id is not None
         async with self._sessionmaker() as session:
-            query = select(Ticket).where(Ticket.topic_id.is_(None)).order_by(Ticket.id).limit(1)
+            waiting = select(Ticket.id).where(Ticket.topic_id.is_(None))
+            ticket_id = await session.scalar(waiting.order_by(Ticket.id).limit(1))
+        if ticket_id is None:
+            return False
+        # Read again under the lock, in a new transaction: another replica may have done it.
+        async with self._locks.hold(topic_lock(ticket_id)), self._sessionmaker() as session:
+            query = select(Ticket).where(Ticket.id == ticket_id, Ticket.topic_id.is_(None))
             if session.bind is not None and session.bind.dialect.name == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+                query = query.with_for_update()
             ticket = await session.scalar(query)
             if ticket is None:
-                return False
+                return True  # handed off meanwhile: look for the next one
             name = self._render.topic_name(ticket)[:TOPIC_NAME_LIMIT]
             try:
                 thread_id = await self._messenger.create_topic(self._staff_chat_id, name)
@@ -104,7 +114,7 @@ class TicketDesk:
             ticket.staff_chat_id, ticket.topic_id = self._staff_chat_id, thread_id
             await self._queue_card(session, ticket, thread_id)
             await session.commit()
-            log.info("ticket handed off", extra={"ticket": ticket.id, "thread": thread_id})
+            log.info("ticket handed off", extra={"ticket": ticket.id, "thread_id": thread_id})
             return True
 
     async def _queue_card(self, session: AsyncSession, ticket: Ticket, thread_id: int) -> None:
@@ -260,7 +270,11 @@ class TicketDesk:
         """Staff deleted the topic: open a new one, say so there, and carry on in it."""
         if row.ticket_id is None or self._staff_chat_id is None:
             return None
-        async with self._lock, self._sessionmaker() as session:
+        async with (
+            self._lock,
+            self._locks.hold(topic_lock(row.ticket_id)),
+            self._sessionmaker() as session,
+        ):
             ticket = await session.get(Ticket, row.ticket_id)
             if ticket is None:
                 return None
@@ -381,6 +395,11 @@ class TicketDesk:
             priority=PRIORITY_RELAY,
             ticket_id=relay.ticket_id,
         )
+
+
+def topic_lock(ticket_id: int) -> str:
+    """The lock every replica takes before creating or re-creating a ticket's topic."""
+    return f"ticket:{ticket_id}:topic"
 
 
 async def run_every(

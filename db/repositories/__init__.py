@@ -2,6 +2,12 @@
 
 from db.repositories.dead_letters import DeadLetterRepository
 from db.repositories.faq import FaqRepository
+from db.repositories.updates import ProcessedUpdateRepository
 from db.repositories.users import UserRepository
 
-__all__ = ["DeadLetterRepository", "FaqRepository", "UserRepository"]
+__all__ = [
+    "DeadLetterRepository",
+    "FaqRepository",
+    "ProcessedUpdateRepository",
+    "UserRepository",
+]

@@ -11,7 +11,7 @@ leased row is fenced by its lease.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -204,7 +204,10 @@ class BroadcastRepository:
             query = query.with_for_update()
         pacer = await self._session.scalar(query.execution_options(populate_existing=True))
         if pacer is None:  # created by the migration; a database made otherwise gets it here
-            pacer = BroadcastPacer(id=PACER_ID, tokens=0.0, stamp=now)
+            # Stamped in the past, so it starts full: a round that takes no token must not
+            # roll back a fresh, empty bucket again and again (the row is committed only
+            # when a round leases something).
+            pacer = BroadcastPacer(id=PACER_ID, tokens=0.0, stamp=now - timedelta(hours=1))
             self._session.add(pacer)
             await self._session.flush()
         return pacer

@@ -1,0 +1,58 @@
+"""Each update's effects happen once, even when Telegram delivers it again.
+
+Telegram redelivers an update whose webhook answer it did not get (a timeout, a dropped
+connection, a replica that died after committing), possibly to another replica. Effects with
+a natural key are idempotent already (a ticket per draft, a relayed message per source); a
+typed answer in the complaint dialog is not: delivered twice, it would also answer the next
+question. So the update id is written with the first commit its handler makes, in the same
+transaction (`db.engine.add_with_commit`), and an update found there is skipped.
+
+`check` is an outer middleware placed before the user is loaded (its read shares that
+transaction); `mark` is an inner one, so the user middleware's own commit does not carry
+the mark: only a handler's effect does. An update that committed nothing (an FAQ answer) is
+simply handled again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from aiogram.types import TelegramObject, Update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.engine import add_with_commit
+from db.models import ProcessedUpdate, utcnow
+from db.repositories import ProcessedUpdateRepository
+
+log = logging.getLogger("ipdesk.updates")
+
+KEEP = timedelta(days=7)  # Telegram keeps an undelivered update for 24 hours
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+async def check(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+    if isinstance(event, Update) and await ProcessedUpdateRepository(data["session"]).seen(
+        event.update_id
+    ):
+        log.info("update handled before; skipped", extra={"update_id": event.update_id})
+        data["update_skipped"] = True
+        return None
+    return await handler(event, data)
+
+
+async def mark(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+    if isinstance(event, Update):
+        add_with_commit(data["session"], ProcessedUpdate(update_id=event.update_id))
+    return await handler(event, data)
+
+
+async def prune(sessionmaker: async_sessionmaker[AsyncSession], keep: timedelta = KEEP) -> int:
+    """Forget updates older than `keep`: Telegram stopped redelivering them long ago."""
+    async with sessionmaker() as session:
+        removed = await ProcessedUpdateRepository(session).prune(utcnow() - keep)
+        await session.commit()
+    return removed

@@ -1,0 +1,97 @@
+"""The lock port: one holder at a time, shared sequence numbers, and the album collector
+across two replicas speaking once. Both implementations, without aiogram."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.locks import LocalLocks, Locks, RedisLocks
+from bot.services.albums import AlbumCollector
+
+
+@pytest.fixture(params=["local", "redis"])
+async def locks(request: pytest.FixtureRequest) -> AsyncIterator[Locks]:
+    if request.param == "local":
+        yield LocalLocks()
+        return
+    url = request.getfixturevalue("redis_url")
+    client = Redis.from_url(url)
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    try:
+        yield RedisLocks(client, prefix=prefix, lock_ttl=5)
+    finally:
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+async def test_one_holder_at_a_time(locks: Locks) -> None:
+    inside: list[str] = []
+    overlaps = 0
+
+    async def work(name: str) -> None:
+        nonlocal overlaps
+        async with locks.hold("ticket:1:topic"):
+            overlaps += len(inside)
+            inside.append(name)
+            await asyncio.sleep(0.05)
+            inside.remove(name)
+
+    await asyncio.gather(*(work(f"w{i}") for i in range(5)))
+    assert overlaps == 0
+
+
+async def test_different_names_do_not_wait_for_each_other(locks: Locks) -> None:
+    async with locks.hold("ticket:1:topic"):
+        async with asyncio.timeout(1):
+            async with locks.hold("ticket:2:topic"):
+                pass
+
+
+async def test_sequence_numbers_are_shared_and_start_at_one(locks: Locks) -> None:
+    assert await locks.peek("album:1:g") == 0
+    assert [await locks.bump("album:1:g") for _ in range(3)] == [1, 2, 3]
+    assert await locks.peek("album:1:g") == 3
+    assert await locks.bump("album:2:g") == 1
+
+
+async def test_a_redis_lock_whose_holder_died_frees_itself(redis_url: str) -> None:
+    client = Redis.from_url(redis_url)
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    try:
+        dead = RedisLocks(client, prefix=prefix, lock_ttl=0.3)
+        held = dead.hold("ticket:9:topic")
+        await held.__aenter__()  # and never leaves: its process was killed
+        alive = RedisLocks(client, prefix=prefix, lock_ttl=5)
+        async with asyncio.timeout(3), alive.hold("ticket:9:topic"):
+            pass
+    finally:
+        await client.delete(*[key async for key in client.scan_iter(match=f"{prefix}*")] or ["-"])
+        await client.aclose()
+
+
+async def test_an_album_spread_over_two_replicas_is_acknowledged_once(locks: Locks) -> None:
+    """Each replica has its own collector (and timers); they share the locks."""
+    replicas = [AlbumCollector(quiet=0.2, locks=locks), AlbumCollector(quiet=0.2, locks=locks)]
+    spoke: list[str] = []
+
+    def ack(replica: int, part: int):  # type: ignore[no-untyped-def]
+        async def acknowledge() -> None:
+            spoke.append(f"replica {replica} after part {part}")
+
+        return acknowledge
+
+    for part in range(5):  # parts alternate between the replicas, 50 ms apart
+        replica = part % 2
+        await replicas[replica].seen((42, "album-1"), ack(replica, part))
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    assert spoke == ["replica 0 after part 4"]  # once, by whoever saw the last part
+    for collector in replicas:
+        await collector.close()

@@ -1,0 +1,82 @@
+"""Redis restarts (and loses everything) while someone is halfway through a complaint: the
+answers are in the draft row, the dialog picks up at the draft's step, nothing is asked twice."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+from sqlalchemy import select
+
+from db.models import DeadLetter, Draft, Ticket
+from tests.prod.conftest import RedisServer, WebhookBot
+
+
+async def test_answers_given_before_a_redis_restart_are_kept(
+    make_webhook_app: Callable[..., Awaitable[WebhookBot]], private_redis: RedisServer
+) -> None:
+    app = await make_webhook_app(redis_url=private_redis.url)
+    user = app.stand.create_user("Jane", language_code="en")
+    await user.send("/complaint")
+    kinds = await user.expect_message()
+    await user.press(kinds, callback_data="c:choose:kind:online")
+    await user.press(await user.expect_edit(), callback_data="c:choose:right:copyright")
+    await user.press(await user.expect_edit(), callback_data="c:skip:registration:")
+    await user.expect_edit()
+    await user.send("https://shop.example/fake-books")
+    description_question = await user.expect_message()
+    await app.answered()  # the per-person lock is freed after the reply
+
+    await private_redis.kill()  # no persistence: the dialog state is gone with it
+    await private_redis.start()
+    client = Redis.from_url(private_redis.url)
+    try:
+        assert await client.dbsize() == 0
+    finally:
+        await client.aclose()
+
+    await user.send("/complaint")  # or the menu: the dialog resumes where the draft is
+    resumed = await user.expect_message()
+    assert resumed["text"] == description_question["text"]
+    for answer in ("Pirated copies of our novels", "ACME Books", "+7 701 123 4567"):
+        await user.send(answer)
+        last = await user.expect_message()
+    await user.press(last, callback_data="c:skip:evidence:")
+    await user.press(await user.expect_edit(), callback_data="c:consent:consent:")
+    summary = await user.expect_edit()
+    await user.press(summary, callback_data="c:confirm::")
+    receipt = await user.expect_edit()
+
+    async with app.resources.sessionmaker() as session:
+        ticket = await session.scalar(select(Ticket))
+        drafts = list(await session.scalars(select(Draft)))
+        dead = list(await session.scalars(select(DeadLetter)))
+    assert ticket is not None and ticket.number in receipt["text"]
+    assert (ticket.kind, ticket.right) == ("online", "copyright")  # answered before the restart
+    assert ticket.location == "https://shop.example/fake-books"
+    assert ticket.description == "Pirated copies of our novels"
+    assert (ticket.company, ticket.contact) == ("ACME Books", "+7 701 123 4567")
+    assert len(drafts) == 1 and dead == []
+
+
+async def test_a_button_of_the_current_question_works_without_the_lost_state(
+    make_webhook_app: Callable[..., Awaitable[WebhookBot]], private_redis: RedisServer
+) -> None:
+    app = await make_webhook_app(redis_url=private_redis.url)
+    user = app.stand.create_user("Jane", language_code="en")
+    await user.send("/complaint")
+    kinds = await user.expect_message()
+    await app.answered()
+    await private_redis.kill()
+    await private_redis.start()
+    await user.press(kinds, callback_data="c:choose:kind:customs")  # the draft knows the step
+    rights = await user.expect_edit()
+    await user.press(rights, callback_data="c:choose:right:trademark")
+    await user.expect_edit()
+    async with app.resources.sessionmaker() as session:
+        draft = await session.scalar(select(Draft))
+    assert draft is not None and (draft.kind, draft.right, draft.step) == (
+        "customs",
+        "trademark",
+        "registration",
+    )
