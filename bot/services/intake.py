@@ -71,10 +71,13 @@ class Limits:
     max: int
 
 
+# Lengths as Telegram counts them: UTF-16 code units (an emoji is two). The summary and the
+# staff card show every answer in one message (at most 4096), so together the maxima leave
+# room for their labels in every language.
 TEXT_LIMITS: dict[Step, Limits] = {
     Step.REGISTRATION: Limits(1, 64),
-    Step.LOCATION: Limits(3, 1000),
-    Step.DESCRIPTION: Limits(10, 3000),
+    Step.LOCATION: Limits(3, 500),
+    Step.DESCRIPTION: Limits(10, 2500),
     Step.COMPANY: Limits(2, 256),
     Step.CONTACT: Limits(5, 256),
 }
@@ -94,13 +97,18 @@ def next_step(step: Step) -> Step:
     return ORDER[min(ORDER.index(step) + 1, len(ORDER) - 1)]
 
 
+def telegram_length(text: str) -> int:
+    """The length Telegram counts: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def clean_text(step: Step, raw: str) -> str:
     """The answer as stored, or AnswerError saying why it cannot be."""
     value = " ".join(raw.split()) if step is not Step.DESCRIPTION else raw.strip()
     limits = TEXT_LIMITS[step]
     if len(value) < limits.min:
         raise AnswerError(Invalid.TOO_SHORT, limits)
-    if len(value) > limits.max:
+    if telegram_length(value) > limits.max:
         raise AnswerError(Invalid.TOO_LONG, limits)
     if step is Step.REGISTRATION and not _REGISTRATION.match(value):
         raise AnswerError(Invalid.BAD_REGISTRATION, limits)
