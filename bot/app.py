@@ -36,6 +36,7 @@ from handlers import (
     faq,
     intake,
     language,
+    membership,
     private,
     questions,
     relay,
@@ -149,6 +150,7 @@ def create_dispatcher(
     dp.include_routers(
         errors.create_router(), staff.create_router(settings), private.create_router()
     )
+    dp.include_router(membership.create_router())  # a stranger's group: leave it
     if features.complaints:
         dp.include_router(intake.create_router())
     dp.include_routers(
