@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# A database id as a button carries it. Forged data may hold any number: one the database
+# cannot store must fail the filter (a stale button), not the query.
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class MenuAction(StrEnum):
@@ -63,5 +69,5 @@ class ComplaintCb(CallbackData, prefix="c"):
 
 
 class TicketCb(CallbackData, prefix="t"):
-    action: str  # leave
-    id: int
+    action: str  # leave | open
+    id: RowId

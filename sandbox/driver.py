@@ -461,11 +461,13 @@ class UserDriver:
         *,
         callback_data: str | None = None,
         forged: str | None = None,
+        inaccessible: bool = False,
     ) -> dict[str, Any]:
         """Press an inline button of a bot message, found by its text or its callback_data.
 
         Uses the message as it is now (after any edits), as a person sees it. `forged` sends
         that callback data from the message whatever its buttons say, as a tampered client can.
+        `inaccessible` presses it as if the message were over 48 hours old.
         """
         stored = self.current(message)
         if forged is not None:
@@ -477,7 +479,9 @@ class UserDriver:
         bot = self.stand.world.bots.get(stored.sender.id if stored.sender else 0)
         if bot is None:
             raise AssertionError("the message was not sent by a bot")
-        query = self.stand.world.press(bot, self.user, stored, button["callback_data"])
+        query = self.stand.world.press(
+            bot, self.user, stored, button["callback_data"], inaccessible=inaccessible
+        )
         self._last_press = (bot, query["id"])
         return query
 
