@@ -23,7 +23,8 @@ def create_router(settings: Settings) -> Router:
     router.message.filter(F.chat.id == settings.staff_chat_id)
     router.message.register(close, IsStaff(), Command("close"), F.message_thread_id)
     router.message.register(note, IsStaff(), F.text.startswith(NOTE_PREFIXES))
-    router.message.register(to_user, IsStaff(), F.message_thread_id)
+    # A command (one this router does not know, or a typo of one) is never sent to the user.
+    router.message.register(to_user, IsStaff(), F.message_thread_id, ~F.text.startswith("/"))
     router.message.register(refuse, ~IsStaff(), ~F.from_user.is_bot)
     router.edited_message.filter(F.chat.id == settings.staff_chat_id)
     router.edited_message.register(mirror_edit, IsStaff(), F.text)

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from db.models import DeadLetter, Ticket
+from db.models import DeadLetter, Draft, FaqFeedback, OutboxMessage, RelayedMessage, Ticket, User
 from sandbox.driver import UserDriver
 from sandbox.tghtml import utf16_len
 from tests.conftest import RunningBot
@@ -111,3 +112,34 @@ async def settle(app: RunningBot, *, within: float = 10.0) -> None:
         busy = account.updates.pending or app.resources.tracker.in_flight
         quiet = 0 if busy else quiet + 1
         await asyncio.sleep(0.02)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a refused action must leave as it was."""
+
+    users: tuple
+    tickets: tuple
+    drafts: tuple
+    votes: int
+    relays: int
+    outbox: int
+
+
+async def snapshot(app: RunningBot) -> Snapshot:
+    async with app.resources.sessionmaker() as session:
+        users = await session.scalars(select(User).order_by(User.id))
+        tickets = await session.scalars(select(Ticket).order_by(Ticket.id))
+        drafts = await session.scalars(select(Draft).order_by(Draft.id))
+        return Snapshot(
+            users=tuple((u.id, u.language, u.active_ticket_id) for u in users),
+            tickets=tuple((t.id, t.user_id, t.status, t.closed_at, t.topic_id) for t in tickets),
+            drafts=tuple((d.id, d.step, d.submitted_at) for d in drafts),
+            votes=await _count(session, FaqFeedback),
+            relays=await _count(session, RelayedMessage),
+            outbox=await _count(session, OutboxMessage),
+        )
+
+
+async def _count(session: object, model: type) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model)) or 0)  # type: ignore[attr-defined]

@@ -3,40 +3,16 @@ nobody else hears of it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from db.models import Draft, FaqFeedback, RelayedMessage, Ticket, User
+from db.models import Draft, Ticket, User
 from sandbox.driver import GroupDriver, UserDriver
-from tests.abuse.support import dead_letters, file_ticket, settle
+from tests.abuse.support import dead_letters, file_ticket, settle, snapshot
 from tests.conftest import RunningBot
 
 STALE = "This button is no longer valid. Please open the menu again: /start"
 HUGE = "9" * 30
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    users: tuple
-    tickets: tuple
-    drafts: int
-    votes: int
-    relays: int
-
-
-async def snapshot(app: RunningBot) -> Snapshot:
-    async with app.resources.sessionmaker() as session:
-        users = await session.scalars(select(User).order_by(User.id))
-        tickets = await session.scalars(select(Ticket).order_by(Ticket.id))
-        return Snapshot(
-            users=tuple((u.id, u.language, u.active_ticket_id) for u in users),
-            tickets=tuple((t.id, t.user_id, t.status, t.closed_at) for t in tickets),
-            drafts=int(await session.scalar(select(func.count()).select_from(Draft)) or 0),
-            votes=int(await session.scalar(select(func.count()).select_from(FaqFeedback)) or 0),
-            relays=int(await session.scalar(select(func.count()).select_from(RelayedMessage)) or 0),
-        )
 
 
 # {ticket}: the victim's ticket id. Each is pressed from the attacker's own menu.
