@@ -25,6 +25,7 @@ from bot.faq.match import FaqMatcher
 from bot.features import Features
 from bot.languages import DEFAULT_LANGUAGE
 from bot.middlewares import DbSessionMiddleware, InFlightTracker, UserI18nMiddleware, UserMiddleware
+from bot.middlewares.throttle import ThrottleMiddleware
 from bot.profile import publish_profile
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
@@ -146,6 +147,7 @@ def create_dispatcher(
             staff_language=settings.staff_language,
         )
     )
+    dp.update.outer_middleware(ThrottleMiddleware())  # reads the user and speaks their language
 
     dp.include_routers(
         errors.create_router(), staff.create_router(settings), private.create_router()
