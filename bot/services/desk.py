@@ -101,7 +101,7 @@ class TicketDesk:
             ticket.staff_chat_id, ticket.topic_id = self._staff_chat_id, thread_id
             await self._queue_card(session, ticket, thread_id)
             await session.commit()
-            log.info("ticket handed off", extra={"ticket": ticket.id, "thread": thread_id})
+            log.info("ticket handed off", extra={"ticket": ticket.id, "topic": thread_id})
             return True
 
     async def _queue_card(self, session: AsyncSession, ticket: Ticket, thread_id: int) -> None:
