@@ -3,14 +3,14 @@
 Every message, edit and button press counts against its sender (staff and admins are never
 slowed). Over the limit:
 
-* what carries a complaint still goes through: a person with an active ticket (their messages
-  are relayed) or in the complaint dialog (their answers are stored). Nothing they send is
-  lost; the outbox paces what reaches staff;
+* what carries a complaint goes through untouched: a person with an active ticket (their
+  messages are relayed) or in the complaint dialog (their answers are stored). Nothing they
+  send is lost and nothing was skipped, so they are not told anything; the outbox paces what
+  reaches staff;
 * anything else (questions, menus, commands) is dropped, and a pressed button is answered
-  silently so its spinner stops;
-* in a private chat the person gets ONE translated notice (at most one a minute), not one per
-  message. In a group (a stranger in the staff chat) nothing is said: the group's send budget
-  belongs to tickets.
+  silently so its spinner stops. In a private chat the person gets ONE translated notice (at
+  most one a minute), not one per message. In a group (a stranger in the staff chat) nothing
+  is said: the group's send budget belongs to tickets.
 
 An album counts once, whatever its size. The counts live in this process (`FloodGauge`). With
 several replicas they would move to Redis, keyed by person: a sorted set of timestamps
@@ -134,11 +134,10 @@ class ThrottleMiddleware(BaseMiddleware):
         verdict = (self.private if private else self.group).hit(sender.id, album)
         if verdict is Verdict.PASS:
             return await handler(event, data)
-        keep = private and await carries_complaint(data)
-        if verdict is Verdict.OVER_NOTIFY and private and chat is not None:
-            await notify(data["bot"], chat.id, keep)
-        if keep:
+        if private and await carries_complaint(data):
             return await handler(event, data)
+        if verdict is Verdict.OVER_NOTIFY and private and chat is not None:
+            await notify(data["bot"], chat.id)
         log.info(
             "update dropped: sender over the flood limit",
             extra={"update_id": event.update_id, "sender": sender.id},
@@ -161,17 +160,11 @@ async def carries_complaint(data: dict[str, Any]) -> bool:
     return await IntakeService(data["session"]).open_draft(user.id) is not None
 
 
-async def notify(bot: Bot, chat_id: int, kept: bool) -> None:
-    if kept:
-        text = _(
-            "You are sending messages very fast. Nothing you send is lost, but please slow "
-            "down a little."
-        )
-    else:
-        text = _(
-            "You are sending messages faster than I can read them, so I skipped some. "
-            "Please wait a few seconds, then write again."
-        )
+async def notify(bot: Bot, chat_id: int) -> None:
+    text = _(
+        "You are sending messages faster than I can read them, so I skipped some. "
+        "Please wait a few seconds, then write again."
+    )
     try:
         await bot.send_message(chat_id, text)
     except TelegramAPIError:

@@ -1,4 +1,5 @@
-"""50 messages in 5 seconds: throttled with ONE translated notice; complaint content never lost."""
+"""50 messages in 5 seconds: throttled with ONE translated notice; complaint content never lost
+(a person with an active ticket or in the dialog is not slowed down at all)."""
 
 from __future__ import annotations
 
@@ -129,7 +130,7 @@ async def test_with_an_active_ticket_all_fifty_reach_staff(
     async with desk_app.resources.sessionmaker() as session:
         relays = list(await session.scalars(select(RelayedMessage)))
     assert len(relays) == BURST and len({r.source_message_id for r in relays}) == BURST
-    assert texts_to(desk_app, user).count(tr(desk_app.resources.i18n, "ru", KEPT)) == 1
+    assert tr(desk_app.resources.i18n, "ru", SKIPPED) not in texts_to(desk_app, user)
 
     copies = OutboxMessage.relay_id.in_([r.id for r in relays])
     assert await count(desk_app, OutboxMessage, copies) == BURST  # all queued for staff
@@ -166,7 +167,7 @@ async def test_in_the_complaint_dialog_every_answer_and_file_is_stored(app: Runn
         "+7 701 123 45 67",
     )
     assert await count(app, DraftAttachment) == 20
-    assert texts_to(app, user).count(KEPT) == 1
+    assert SKIPPED not in texts_to(app, user)  # nothing was skipped
     assert await dead_letters(app) == []
 
 
