@@ -65,6 +65,20 @@ async def fill_complaint(
     return await user.expect_edit()
 
 
+async def to_step(app: RunningBot, user: UserDriver, step: str) -> None:
+    """Open a complaint and answer up to `step` (location or evidence)."""
+    await user.send("/complaint")
+    kinds = await user.expect_message()
+    await user.press(kinds, callback_data="c:choose:kind:counterfeit")
+    await user.press(await user.expect_edit(), callback_data="c:choose:right:trademark")
+    await user.press(await user.expect_edit(), callback_data="c:skip:registration:")
+    await user.expect_edit()
+    if step == "evidence":
+        for answer in ("Almaty market", "Fake phones since May", "ACME", "+7 701 123 45 67"):
+            await user.send(answer)
+            await user.expect_message()
+
+
 async def file_ticket(
     app: RunningBot, user: UserDriver, answers: Mapping[str, str] | None = None, **kw: str
 ) -> Ticket:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from db.models import DraftAttachment, RelayedMessage
 from sandbox.driver import CONTENT_SAMPLES, GroupDriver, UserDriver
-from tests.abuse.support import dead_letters, file_ticket, settle
+from tests.abuse.support import dead_letters, file_ticket, settle, to_step
 from tests.conftest import RunningBot
 from tests.helpers import eventually, tr
 from tests.test_intake_dialog import PNG
@@ -24,20 +24,6 @@ async def send_kind(user: UserDriver, kind: str) -> dict:
     if kind in CONTENT_SAMPLES:
         return await user.send_content(kind)
     return await user.send_file(kind, PNG)
-
-
-async def to_step(app: RunningBot, user: UserDriver, step: str) -> None:
-    """Open a complaint and answer up to `step` (location or evidence)."""
-    await user.send("/complaint")
-    kinds = await user.expect_message()
-    await user.press(kinds, callback_data="c:choose:kind:counterfeit")
-    await user.press(await user.expect_edit(), callback_data="c:choose:right:trademark")
-    await user.press(await user.expect_edit(), callback_data="c:skip:registration:")
-    await user.expect_edit()
-    if step == "evidence":
-        for answer in ("Almaty market", "Fake phones since May", "ACME", "+7 701 123 45 67"):
-            await user.send(answer)
-            await user.expect_message()
 
 
 @pytest.mark.parametrize("kind", [*CONTENT_SAMPLES, *FILE_KINDS])
