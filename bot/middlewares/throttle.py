@@ -1,16 +1,12 @@
 """Flood control: a person who sends faster than anyone types is slowed down, told once.
 
-Every message, edit and button press counts against its sender (staff and admins are never
-slowed). Over the limit:
-
-* what carries a complaint goes through untouched: a person with an active ticket (their
-  messages are relayed) or in the complaint dialog (their answers are stored). Nothing they
-  send is lost and nothing was skipped, so they are not told anything; the outbox paces what
-  reaches staff;
-* anything else (questions, menus, commands) is dropped, and a pressed button is answered
-  silently so its spinner stops. In a private chat the person gets ONE translated notice (at
-  most one a minute), not one per message. In a group (a stranger in the staff chat) nothing
-  is said: the group's send budget belongs to tickets.
+What carries a complaint is never counted nor dropped: the messages of a person with an active
+ticket (relayed; the outbox paces what reaches staff) and the answers and buttons of the
+complaint dialog (stored). Staff and admins are never slowed either. Every other message,
+edit, command and button press counts against its sender. Over the limit it is dropped (a
+pressed button is answered silently so its spinner stops); in a private chat the person gets
+ONE translated notice (at most one a minute), not one per message. In a group (a stranger in
+the staff chat) nothing is said: the group's send budget belongs to tickets.
 
 An album counts once, whatever its size. The counts live in this process (`FloodGauge`). With
 several replicas they would move to Redis, keyed by person: a sorted set of timestamps
@@ -130,11 +126,13 @@ class ThrottleMiddleware(BaseMiddleware):
         ):
             return await handler(event, data)
         private = chat is None or chat.type == ChatType.PRIVATE
+        if private and carries_complaint(event, data):
+            return await handler(event, data)  # never counted, never dropped
         album = event.message.media_group_id if event.message is not None else None
         verdict = (self.private if private else self.group).hit(sender.id, album)
         if verdict is Verdict.PASS:
             return await handler(event, data)
-        if private and await carries_complaint(data):
+        if private and await has_open_draft(data):  # the dialog, after its FSM state was lost
             return await handler(event, data)
         if verdict is Verdict.OVER_NOTIFY and private and chat is not None:
             await notify(data["bot"], chat.id)
@@ -150,14 +148,20 @@ class ThrottleMiddleware(BaseMiddleware):
         return None
 
 
-async def carries_complaint(data: dict[str, Any]) -> bool:
-    """An active ticket (messages are relayed) or the complaint dialog (answers are stored)."""
+def carries_complaint(event: Update, data: dict[str, Any]) -> bool:
+    """An answer or a button in the complaint dialog (stored), or a message with an active
+    ticket (relayed). Commands always count: they are answered, not stored."""
     user: User | None = data.get("user")
-    if user is None:
+    message = event.message or event.edited_message
+    if user is None or (message is not None and (message.text or "").startswith("/")):
         return False
-    if user.active_ticket_id is not None or data.get("raw_state") is not None:
-        return True
-    return await IntakeService(data["session"]).open_draft(user.id) is not None
+    in_dialog = data.get("raw_state") is not None
+    return in_dialog or (user.active_ticket_id is not None and message is not None)
+
+
+async def has_open_draft(data: dict[str, Any]) -> bool:
+    user: User | None = data.get("user")
+    return user is not None and await IntakeService(data["session"]).open_draft(user.id) is not None
 
 
 async def notify(bot: Bot, chat_id: int) -> None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
+from bot.middlewares.throttle import FloodGauge, ThrottleMiddleware
 from db.models import DeadLetter, Draft, FaqFeedback, OutboxMessage, RelayedMessage, Ticket, User
 from sandbox.driver import UserDriver
 from sandbox.tghtml import utf16_len
@@ -96,6 +97,17 @@ async def file_ticket(
     ticket = await eventually(probe, lambda t: t is not None and t.topic_id is not None)
     assert ticket is not None and ticket.topic_id is not None, "the ticket got no topic"
     return ticket
+
+
+def throttle_of(app: RunningBot) -> ThrottleMiddleware:
+    return next(m for m in app.dp.update.outer_middleware if isinstance(m, ThrottleMiddleware))
+
+
+def unthrottled(app: RunningBot) -> None:
+    """For tests about something else that act faster than any person: no flood limits."""
+    throttle = throttle_of(app)
+    throttle.private = FloodGauge(1_000_000, 1.0)
+    throttle.group = FloodGauge(1_000_000, 1.0)
 
 
 async def dead_letters(app: RunningBot) -> list[str]:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from db.models import Draft, Ticket, User
 from sandbox.driver import GroupDriver, UserDriver
-from tests.abuse.support import dead_letters, file_ticket, settle, snapshot
+from tests.abuse.support import dead_letters, file_ticket, settle, snapshot, unthrottled
 from tests.conftest import RunningBot
 
 STALE = "This button is no longer valid. Please open the menu again: /start"
@@ -44,6 +44,7 @@ FORGED = [
 
 @pytest.fixture
 async def victim(desk_app: RunningBot, staff_chat: GroupDriver) -> tuple[UserDriver, Ticket]:
+    unthrottled(desk_app)  # the attackers press faster than any person
     user = desk_app.stand.create_user("Victim", language_code="kk")
     ticket = await file_ticket(desk_app, user)
     await staff_chat.expect_message(thread_id=ticket.topic_id)  # the card

@@ -8,10 +8,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from bot.middlewares.throttle import FloodGauge, ThrottleMiddleware, Verdict
+from bot.middlewares.throttle import FloodGauge, Verdict
 from db.models import Draft, DraftAttachment, FaqQuery, OutboxMessage, RelayedMessage
 from sandbox.driver import GroupDriver, UserDriver
-from tests.abuse.support import count, dead_letters, file_ticket, settle
+from tests.abuse.support import count, dead_letters, file_ticket, settle, throttle_of
 from tests.conftest import RunningBot
 from tests.helpers import eventually, tr
 from tests.test_intake_dialog import PNG
@@ -32,10 +32,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def throttle_of(app: RunningBot) -> ThrottleMiddleware:
-    return next(m for m in app.dp.update.outer_middleware if isinstance(m, ThrottleMiddleware))
 
 
 def later(app: RunningBot, seconds: float) -> None:
@@ -132,6 +128,13 @@ async def test_with_an_active_ticket_all_fifty_reach_staff(
     assert len(relays) == BURST and len({r.source_message_id for r in relays}) == BURST
     assert tr(desk_app.resources.i18n, "ru", SKIPPED) not in texts_to(desk_app, user)
 
+    later(desk_app, 6)  # a fresh window (/complaint counted)
+    for _ in range(BURST):  # commands are answered, not relayed: they count
+        await user.send("/help")
+    await settle(desk_app)
+    helps = [t for t in texts_to(desk_app, user) if t.startswith("Что я умею")]
+    assert len(helps) == 10
+    assert texts_to(desk_app, user).count(tr(desk_app.resources.i18n, "ru", SKIPPED)) == 1
     copies = OutboxMessage.relay_id.in_([r.id for r in relays])
     assert await count(desk_app, OutboxMessage, copies) == BURST  # all queued for staff
 
