@@ -121,3 +121,26 @@ async def test_commands_by_role(
         await owner.expect_no_message(within=0.05)
     assert problems == []
     assert await dead_letters(desk_app) == []
+
+
+ODD_COMMANDS = {
+    "/": "I don't know the command /…",
+    "/START": "I don't know the command /START…",
+    "/start@other_bot": "I don't know the command /start@other_bot…",
+    "/start@ipdesk_bot": "Hello, Eve!…",
+    "/help@ipdesk_bot extra words": "What I can do…",
+    "/комплейнт": "I don't know the command /комплейнт…",
+    "/" + "a" * 200: "I don't know the command /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.…",
+    "/complaint@ipdesk_bot": "New complaint…",
+}
+
+
+async def test_odd_commands_get_one_answer_each(app: RunningBot) -> None:
+    unthrottled(app)
+    user = app.stand.create_user("Eve", language_code="en")
+    for command, answer in ODD_COMMANDS.items():
+        await user.send(command)
+        reply = await user.expect_message()
+        assert reply["text"].startswith(answer.rstrip("…")), (command, reply["text"])
+        await user.expect_no_message(within=0.1)
+    assert await dead_letters(app) == []
