@@ -72,10 +72,12 @@ class FloodGauge:
     ) -> None:
         self.limit, self.window, self.notice_every, self.clock = limit, window, notice_every, clock
         self._senders: dict[int, _Sender] = {}
+        self._swept_at = -math.inf
 
     def hit(self, sender: int, album: str | None = None) -> Verdict:
         now = self.clock()
-        if len(self._senders) > MAX_TRACKED:
+        if len(self._senders) > MAX_TRACKED and now - self._swept_at >= self.window:
+            self._swept_at = now  # at most one sweep a window, however many people write
             self._forget_quiet(now)
         state = self._senders.setdefault(sender, _Sender(deque(maxlen=self.limit + 1)))
         while state.times and state.times[0] <= now - self.window:

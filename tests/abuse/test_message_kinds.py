@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+import bot.delivery
 from db.models import DraftAttachment, RelayedMessage
 from sandbox.driver import CONTENT_SAMPLES, GroupDriver, UserDriver
 from tests.abuse.support import dead_letters, file_ticket, settle, to_step
 from tests.conftest import RunningBot
 from tests.helpers import eventually, tr
 from tests.test_intake_dialog import PNG
+from tests.test_tickets_load import RelaxedWorker
 
 FILE_KINDS = ("voice", "audio", "animation", "sticker", "video", "document", "photo")
 NOT_EVIDENCE = ("text", *CONTENT_SAMPLES, "voice", "audio", "animation", "sticker")
@@ -72,8 +74,14 @@ async def test_at_the_evidence_step_other_kinds_are_refused_with_a_hint(
         assert list(await session.scalars(select(DraftAttachment))) == []
 
 
+@pytest.fixture
+def relaxed_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No pacing: the staff group's 20 a minute would make this test wait half a minute."""
+    monkeypatch.setattr(bot.delivery, "OutboxWorker", RelaxedWorker)
+
+
 async def test_with_an_active_ticket_every_kind_reaches_staff(
-    desk_app: RunningBot, staff_chat: GroupDriver
+    relaxed_outbox: None, desk_app: RunningBot, staff_chat: GroupDriver
 ) -> None:
     user = desk_app.stand.create_user("Jane", language_code="en")
     ticket = await file_ticket(desk_app, user)
