@@ -40,6 +40,7 @@ from bot.middlewares import (
     UserMiddleware,
     once,
 )
+from bot.middlewares.throttle import ThrottleMiddleware
 from bot.profile import publish_profile, publish_staff_commands
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
@@ -56,6 +57,7 @@ from handlers import (
     faq,
     intake,
     language,
+    membership,
     news,
     private,
     questions,
@@ -260,6 +262,7 @@ def create_dispatcher(
             staff_language=settings.staff_language,
         )
     )
+    dp.update.outer_middleware(ThrottleMiddleware())  # reads the user and speaks their language
     dp.update.middleware(once.mark)  # the handler's first commit records the update
 
     dp.include_routers(
@@ -270,6 +273,7 @@ def create_dispatcher(
         reports.create_router(),
         admin.create_router(),  # admins only: for anyone else its commands are unknown
     )
+    dp.include_router(membership.create_router())  # a stranger's group: leave it
     if features.complaints:
         dp.include_router(intake.create_router())
     dp.include_routers(

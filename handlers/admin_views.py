@@ -11,6 +11,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from pydantic import Field
 
 from bot.languages import LANGUAGES
 from bot.services.audit import Action, Entry
@@ -29,7 +30,7 @@ class BroadcastCb(CallbackData, prefix="bc"):
     (pause, resume, stop) a broadcast."""
 
     action: str
-    id: int = 0
+    id: int = Field(0, ge=0, le=2**31 - 1)  # forged ids the database cannot hold: stale
     value: str = ""
 
 

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# A database id as a button carries it. Forged data may hold any number: one the database
+# cannot store must fail the filter (a stale button), not the query.
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+# The same, where 0 means "none" (a button about no particular row).
+RowIdOrNone = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class MenuAction(StrEnum):
@@ -68,25 +76,25 @@ class TicketCb(CallbackData, prefix="t"):
     """The person's side of a ticket: /mytickets and the receipt."""
 
     action: str  # open | add | close | list | leave
-    id: int = 0
+    id: RowIdOrNone = 0
 
 
 class StaffTicketCb(CallbackData, prefix="st"):
     """The buttons under a ticket's card in the staff chat."""
 
     action: str  # take | resolve | close
-    id: int
+    id: RowId
 
 
 class CannedCb(CallbackData, prefix="cn"):
     """A saved reply chosen in a ticket's topic, to be sent to that ticket's user."""
 
-    id: int
-    ticket: int
+    id: RowId
+    ticket: RowId
 
 
 class RateCb(CallbackData, prefix="rt"):
     """The user's rating of a resolved ticket (1-5); 0 skips the comment after it."""
 
-    id: int
+    id: RowIdOrNone
     score: int

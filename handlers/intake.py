@@ -60,6 +60,7 @@ def create_router() -> Router:
     router.message.register(text_answer, StateFilter(*(STATES[s] for s in TEXT_STEPS)), F.text)
     router.message.register(evidence, StateFilter(Intake.evidence), EVIDENCE_KINDS)
     router.message.register(not_text, StateFilter(*(STATES[s] for s in TEXT_STEPS)))
+    router.message.register(not_evidence, StateFilter(Intake.evidence))
     router.message.register(use_buttons, StateFilter(Intake))
     router.callback_query.register(button, ComplaintCb.filter())
     router.startup.register(start_reminders)
@@ -203,6 +204,10 @@ def album_ack(
 
 async def not_text(message: Message) -> None:
     await message.answer(views.text_please())
+
+
+async def not_evidence(message: Message) -> None:
+    await message.answer(views.evidence_please())
 
 
 async def use_buttons(message: Message) -> None:

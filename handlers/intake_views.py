@@ -198,6 +198,13 @@ def text_please() -> str:
     return _("Please answer this question with text.")
 
 
+def evidence_please() -> str:
+    return _(
+        "Only photos, documents and videos can be added as evidence. Send one of those, "
+        "or press the button above to go on."
+    )
+
+
 def file_received(count: int) -> str:
     return _("File received ({count} in total). Send more, or press Done.").format(count=count)
 

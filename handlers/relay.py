@@ -33,6 +33,7 @@ class HasActiveTicket(Filter):
 
 def create_router() -> Router:
     router = Router(name="relay")
+    router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     router.callback_query.register(leave, TicketCb.filter(F.action == "leave"))
     router.message.filter(F.chat.type == ChatType.PRIVATE, HasActiveTicket())
     router.message.register(to_staff, ~F.text.startswith("/"))

@@ -10,6 +10,7 @@ each bot message once, in order.
 
 from __future__ import annotations
 
+import copy
 import textwrap
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sandbox.events import Event, EventKind
 from sandbox.files import FileKind, media_object
 from sandbox.methods.bot import scope_key
+from sandbox.methods.chats import chat_member, my_chat_member_update
 from sandbox.methods.common import buttons_of
 from sandbox.state import (
     BotAccount,
@@ -36,6 +38,51 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 5.0
 _ALBUM_KINDS = {"photo": FileKind.PHOTO, "video": FileKind.VIDEO, "document": FileKind.DOCUMENT}
+_GAME_PHOTO = {"file_id": "AgACAgIAAxkB", "file_unique_id": "AQADgame", "width": 640, "height": 360}
+
+# One valid sample of each kind of content a person sends that is neither text nor an uploaded
+# file, as Message fields (`UserDriver.send_content`). Files: `UserDriver.send_file`.
+CONTENT_SAMPLES: dict[str, dict[str, Any]] = {
+    "location": {"location": {"latitude": 43.238949, "longitude": 76.889709}},
+    "venue": {
+        "location": {"latitude": 43.2567, "longitude": 76.9286},
+        "venue": {
+            "location": {"latitude": 43.2567, "longitude": 76.9286},
+            "title": "Barakholka market",
+            "address": "Almaty, Kazakhstan",
+        },
+    },
+    "contact": {"contact": {"phone_number": "+77011234567", "first_name": "Aigerim"}},
+    "poll": {
+        "poll": {
+            "id": "5408840977187405825",
+            "question": "Is this a fake?",
+            "options": [
+                {"persistent_id": "0", "text": "Yes", "voter_count": 0},
+                {"persistent_id": "1", "text": "No", "voter_count": 0},
+            ],
+            "total_voter_count": 0,
+            "is_closed": False,
+            "is_anonymous": True,
+            "type": "regular",
+            "allows_multiple_answers": False,
+            "allows_revoting": True,
+            "members_only": False,
+        }
+    },
+    "dice": {"dice": {"emoji": "🎲", "value": 4}},
+    "game": {
+        "game": {"title": "Lumberjack", "description": "Chop wood", "photo": [_GAME_PHOTO]},
+    },
+    "video_note": {
+        "video_note": {
+            "file_id": "DQACAgIAAxkBAAIG",
+            "file_unique_id": "AgADvideonote",
+            "length": 240,
+            "duration": 3,
+        }
+    },
+}
 
 
 class _Waiter:
@@ -245,6 +292,49 @@ class UserDriver:
                 raise AssertionError("send_raw: not a valid Message: " + "; ".join(problems))
         return self._publish(message)
 
+    async def send_content(self, kind: str, **where: Any) -> dict[str, Any]:
+        """A location, venue, contact, poll, dice, game or video note (CONTENT_SAMPLES)."""
+        return await self.send_raw(**copy.deepcopy(CONTENT_SAMPLES[kind]), **where)
+
+    async def send_file(
+        self, kind: FileKind | str, data: bytes, caption: str | None = None, **where: Any
+    ) -> dict[str, Any]:
+        """One file of any kind: photo, document, video, voice, audio, animation, sticker."""
+        kind = FileKind(kind)
+        file_name = "file.bin" if kind in (FileKind.DOCUMENT, FileKind.AUDIO) else None
+        if kind is FileKind.STICKER:
+            caption = None  # stickers carry none
+        return (await self._send_files([(kind, data, file_name, None)], caption, **where))[0]
+
+    async def send_forwarded(
+        self,
+        text: str,
+        *,
+        origin: UserDriver | None = None,
+        hidden_name: str | None = None,
+        chat: GroupDriver | None = None,
+        thread_id: int | None = None,
+        bot: BotAccount | None = None,
+    ) -> dict[str, Any]:
+        """Forward a text written by `origin` (or by someone whose account is hidden)."""
+        formatted = detect_entities(FormattedText(text, []))
+        message = self._new_message(chat, thread_id, None, bot)
+        message.text, message.entities = formatted.text, formatted.entities
+        date = now() - 3600
+        if origin is not None:
+            message.forward_origin = {
+                "type": "user",
+                "date": date,
+                "sender_user": origin.user.to_api(),
+            }
+        else:
+            message.forward_origin = {
+                "type": "hidden_user",
+                "date": date,
+                "sender_user_name": hidden_name or "Hidden",
+            }
+        return self._publish(message)
+
     async def edit(self, message: dict[str, Any], text: str) -> dict[str, Any]:
         """Edit one of this person's text messages: the bot gets an edited_message update."""
         stored = self.current(message)
@@ -383,11 +473,13 @@ class UserDriver:
         *,
         callback_data: str | None = None,
         forged: str | None = None,
+        inaccessible: bool = False,
     ) -> dict[str, Any]:
         """Press an inline button of a bot message, found by its text or its callback_data.
 
         Uses the message as it is now (after any edits), as a person sees it. `forged` sends
         that callback data from the message whatever its buttons say, as a tampered client can.
+        `inaccessible` presses it as if the message were over 48 hours old.
         """
         stored = self.current(message)
         if forged is not None:
@@ -399,7 +491,9 @@ class UserDriver:
         bot = self.stand.world.bots.get(stored.sender.id if stored.sender else 0)
         if bot is None:
             raise AssertionError("the message was not sent by a bot")
-        query = self.stand.world.press(bot, self.user, stored, button["callback_data"])
+        query = self.stand.world.press(
+            bot, self.user, stored, button["callback_data"], inaccessible=inaccessible
+        )
         self._last_press = (bot, query["id"])
         return query
 
@@ -512,6 +606,21 @@ class GroupDriver:
 
     def add_bot(self, bot: BotAccount, status: str = "administrator") -> None:
         self.chat.members[bot.id] = MemberStatus(status)
+
+    def invite_bot(self, bot: BotAccount, by: UserDriver, status: str = "member") -> None:
+        """`by` adds the bot, as in Telegram: the bot gets `my_chat_member` (left -> `status`)
+        and the "joined" service message."""
+        old = chat_member(self.chat, bot.user)
+        self.chat.members[bot.id] = MemberStatus(status)
+        bot.updates.push("my_chat_member", my_chat_member_update(self.chat, bot, by.user, old))
+        joined = Message(
+            self.chat,
+            self.chat.next_message_id(),
+            by.user,
+            extra={"new_chat_members": [bot.user.to_api()]},
+        )
+        self.stand.world.store(joined)
+        self.stand.world.deliver(joined)
 
     def migrate_to_supergroup(self, *, forum: bool = False) -> GroupDriver:
         """Upgrade this basic group (as turning on topics does): the chat gets a new id."""

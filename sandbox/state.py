@@ -377,13 +377,28 @@ class World:
     def next_media_group_id(self) -> str:
         return str(next(self._media_group_ids))
 
-    def press(self, bot: BotAccount, user: User, message: Message, data: str) -> dict[str, Any]:
-        """A person pressed a button with `data` under a bot's message: a callback query."""
+    def press(
+        self,
+        bot: BotAccount,
+        user: User,
+        message: Message,
+        data: str,
+        *,
+        inaccessible: bool = False,
+    ) -> dict[str, Any]:
+        """A person pressed a button with `data` under a bot's message: a callback query.
+
+        `inaccessible`: the message is too old for the bot (over 48 hours), so the query
+        carries an InaccessibleMessage (chat, id and date 0) instead of the message.
+        """
         query_id = str(next(self._callback_ids))
+        shown = message.to_api()
+        if inaccessible:
+            shown = {"chat": shown["chat"], "message_id": message.message_id, "date": 0}
         query: dict[str, Any] = {
             "id": query_id,
             "from": user.to_api(),
-            "message": message.to_api(),
+            "message": shown,
             "chat_instance": str(abs(hash(message.chat.key))),
             "data": data,
         }

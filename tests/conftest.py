@@ -49,6 +49,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "own_backend: brings its own database and Redis; runs in the SQLite pass only"
     )
+    config.addinivalue_line(
+        "markers",
+        "backend_independent: in-process logic timed in seconds (flood control) that the "
+        "backend does not change; runs in the SQLite pass only",
+    )
     # Compile the catalogues, so a bare `pytest` sees the same texts as `make test`.
     for po_path in LOCALES.glob("*/LC_MESSAGES/messages.po"):
         with po_path.open("rb") as fh:
@@ -65,7 +70,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     def switched(item: pytest.Item) -> bool:
         uses = "app_backend" in getattr(item, "fixturenames", ())
-        return uses and item.get_closest_marker("own_backend") is None
+        return uses and not any(
+            item.get_closest_marker(name) for name in ("own_backend", "backend_independent")
+        )
 
     keep = [item for item in items if switched(item)]
     dropped = [item for item in items if not switched(item)]

@@ -8,6 +8,7 @@ draft's UUID is unique on tickets, so a double-tapped Confirm or a redelivered u
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -71,13 +72,21 @@ class Limits:
     max: int
 
 
+# Lengths as Telegram counts them: UTF-16 code units (an emoji is two). The summary and the
+# staff card show every answer in one message (at most 4096), so together the maxima leave
+# room for their labels in every language.
 TEXT_LIMITS: dict[Step, Limits] = {
     Step.REGISTRATION: Limits(1, 64),
-    Step.LOCATION: Limits(3, 1000),
-    Step.DESCRIPTION: Limits(10, 3000),
+    Step.LOCATION: Limits(3, 500),
+    Step.DESCRIPTION: Limits(10, 2500),
     Step.COMPANY: Limits(2, 256),
     Step.CONTACT: Limits(5, 256),
 }
+# Direction overrides, embeddings and isolates: they make staff read a line backwards
+# ("ACME\u202egpj.exe") and no keyboard types them. Right-to-left marks stay.
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"))
+# Letters that look like nothing (Hangul fillers, the blank Braille pattern).
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 _REGISTRATION = re.compile(r"^[\w\s./№#-]+$")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _PHONE = re.compile(r"\+?\d[\d\s()-]{6,}")
@@ -94,13 +103,30 @@ def next_step(step: Step) -> Step:
     return ORDER[min(ORDER.index(step) + 1, len(ORDER) - 1)]
 
 
+def telegram_length(text: str) -> int:
+    """The length Telegram counts: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def visible_length(text: str) -> int:
+    """Characters that show: no spaces, zero-width or other format characters, blank letters."""
+    return sum(
+        1
+        for char in text
+        if not char.isspace()
+        and unicodedata.category(char) not in ("Cc", "Cf")
+        and char not in _BLANK_LETTERS
+    )
+
+
 def clean_text(step: Step, raw: str) -> str:
     """The answer as stored, or AnswerError saying why it cannot be."""
+    raw = raw.translate(_BIDI_CONTROLS)
     value = " ".join(raw.split()) if step is not Step.DESCRIPTION else raw.strip()
     limits = TEXT_LIMITS[step]
-    if len(value) < limits.min:
+    if visible_length(value) < limits.min:
         raise AnswerError(Invalid.TOO_SHORT, limits)
-    if len(value) > limits.max:
+    if telegram_length(value) > limits.max:
         raise AnswerError(Invalid.TOO_LONG, limits)
     if step is Step.REGISTRATION and not _REGISTRATION.match(value):
         raise AnswerError(Invalid.BAD_REGISTRATION, limits)

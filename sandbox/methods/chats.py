@@ -9,12 +9,14 @@ from sandbox.methods.call import Call, Handler
 from sandbox.methods.common import post
 from sandbox.state import (
     FORUM_ICON_COLORS,
+    BotAccount,
     Chat,
     ChatType,
     ForumTopic,
     MemberStatus,
     Message,
     User,
+    now,
 )
 
 _ADMIN_RIGHTS = {
@@ -75,6 +77,19 @@ def chat_member(chat: Chat, user: User) -> dict[str, Any]:
     return member
 
 
+def my_chat_member_update(
+    chat: Chat, bot: BotAccount, by: User, old: dict[str, Any]
+) -> dict[str, Any]:
+    """The `ChatMemberUpdated` a bot gets when its own status in `chat` changed (now set)."""
+    return {
+        "chat": chat.to_api(),
+        "from": by.to_api(),
+        "date": now(),
+        "old_chat_member": old,
+        "new_chat_member": chat_member(chat, bot.user),
+    }
+
+
 async def get_chat(call: Call) -> dict[str, Any]:
     return call.chat().full_info()
 
@@ -107,7 +122,12 @@ async def leave_chat(call: Call) -> bool:
     chat = call.chat()
     if chat.type is ChatType.PRIVATE:
         raise bad_request("chat member status can't be changed in private chats")
+    old = chat_member(chat, call.bot.user)
     chat.members[call.bot.id] = MemberStatus.LEFT
+    # Telegram tells the bot about its own status change, whoever made it.
+    call.bot.updates.push(
+        "my_chat_member", my_chat_member_update(chat, call.bot, call.bot.user, old)
+    )
     return True
 
 

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import RelayedMessage, Ticket, TicketAttachment
-from handlers import faq_views, intake_views
+from handlers import faq_views, intake_views, ticket_views
 from sandbox.driver import GroupDriver, UserDriver
 from tests.browser.conftest import DESKTOP, PHONE, picture
 from tests.browser.sandbox_page import SandboxPage, expect
@@ -111,9 +111,14 @@ async def test_a_korean_complaint_with_a_photo_reaches_staff_and_the_reply_comes
     await expect(staff_view.locator(".msg.in img")).to_be_visible()
     await steps.shot("staff-open-the-topic")
 
-    # Issue 9 plugs in here: the specialist presses the card's Take button
-    # (`await sandbox.press("staff", <the Take button's callback data>)`), the card shows who
-    # took the ticket, and Minji is told a specialist is on it. Not built yet, so not faked.
+    # The specialist takes the ticket with the card's button; Minji hears someone is on it.
+    await sandbox.press("staff", f"st:take:{ticket.id}", tr(i18n, "ru", "🙋 Take"))
+    await expect(sandbox.bot_messages("user").last).to_contain_text(
+        render(i18n, "ko", ticket_views.taken, ticket)
+    )
+    taken = await eventually(lambda: ticket_of(desk_app, minji), lambda t: t.status != "new")
+    assert taken is not None and (taken.status, taken.taken_by) == ("in_progress", specialist.id)
+    await steps.shot("staff-take-the-ticket")
 
     # The specialist answers in the topic; the answer reaches Minji as the bot's message.
     await sandbox.type("staff", STAFF_REPLY)
@@ -124,9 +129,16 @@ async def test_a_korean_complaint_with_a_photo_reaches_staff_and_the_reply_comes
     await expect(sandbox.my_messages("staff").last.locator(".reaction")).to_have_text("👌")
     await steps.shot("the-reply-reaches-minji")
 
-    # Issue 9 plugs in here too: when the specialist closes the ticket, Minji rates the answer
-    # (`await sandbox.press("user", <a rating button's callback data>)`) and the rating shows
-    # in the topic. Not built yet, so not faked.
+    # The specialist marks it resolved; Minji rates the help and staff see the rating.
+    await sandbox.type("staff", "/resolve")
+    await sandbox.press("user", f"rt:{ticket.id}:5", "5 ⭐")
+    await expect(sandbox.bot_messages("user").last).to_contain_text(
+        render(i18n, "ko", lambda: ticket_views.rated(5)[0])
+    )
+    await expect(staff_view.locator(".msg.in").last).to_contain_text("5")
+    rated = await eventually(lambda: ticket_of(desk_app, minji), lambda t: t.csat_score is not None)
+    assert rated is not None and (rated.status, rated.csat_score) == ("resolved", 5)
+    await steps.shot("minji-rates-the-help")
 
     # The admin's side: the Bot API log shows every call the bot made, and no spec violation.
     log = sandbox.pane("admin").locator(".inspector")
@@ -135,7 +147,7 @@ async def test_a_korean_complaint_with_a_photo_reaches_staff_and_the_reply_comes
     await expect(log.locator("tr", has_text="copyMessage").first).to_be_visible()
     await steps.shot("the-whole-desk")  # docs/sandbox.png is a copy of this one
 
-    assert [m.get("text") for m in desk_app.stand.delivered(minji)][-1] == STAFF_REPLY
+    assert STAFF_REPLY in [m.get("text") for m in desk_app.stand.delivered(minji)]
     async with desk_app.resources.sessionmaker() as session:
         relays = list(await session.scalars(select(RelayedMessage)))
     assert [(r.direction, r.status) for r in relays] == [("to_user", "delivered")]

@@ -148,3 +148,48 @@ async def test_reply_keyboards_are_shown_until_removed(api: Api, stand: StandIn)
     remove = {"remove_keyboard": True}
     await api("sendMessage", json={"chat_id": user.id, "text": "r", "reply_markup": remove})
     assert user.reply_keyboard() is None
+
+
+async def test_every_sample_content_and_file_kind_is_a_valid_update(
+    api: Api, stand: StandIn
+) -> None:
+    from sandbox.driver import CONTENT_SAMPLES
+
+    user = stand.create_user("Aru")
+    other = stand.create_user("Dana")
+    for kind in CONTENT_SAMPLES:
+        await user.send_content(kind)
+    for kind in ("voice", "audio", "animation", "sticker", "video", "document", "photo"):
+        await user.send_file(kind, PNG_1x1, caption="c")
+    await user.send_forwarded("from Dana", origin=other)
+    await user.send_forwarded("from someone", hidden_name="Someone")
+    _, body = await api("getUpdates", json={})
+    messages = [u["message"] for u in body["result"]]
+    assert len(messages) == len(CONTENT_SAMPLES) + 9
+    assert [k for k in CONTENT_SAMPLES if k not in messages[list(CONTENT_SAMPLES).index(k)]] == []
+    assert "caption" not in messages[len(CONTENT_SAMPLES) + 3]  # a sticker has none
+    assert messages[-2]["forward_origin"]["sender_user"]["id"] == other.id
+    assert messages[-1]["forward_origin"]["type"] == "hidden_user"
+    assert stand.violations == []
+
+
+async def test_a_bot_invited_and_leaving_hears_of_its_own_status(
+    api: Api, stand: StandIn, account: BotAccount
+) -> None:
+    group = stand.create_supergroup("random", bots=[])
+    owner = stand.create_user("Owner")
+    group.add_member(owner, status="creator")
+    group.invite_bot(account, by=owner)
+    assert (await api("leaveChat", json={"chat_id": group.id}))[0] == 200
+    _, body = await api("getUpdates", json={})
+    kinds = [next(k for k in u if k != "update_id") for u in body["result"]]
+    assert kinds == ["my_chat_member", "message", "my_chat_member"]
+    joined, service, left = (u[k] for u, k in zip(body["result"], kinds, strict=True))
+    assert (joined["old_chat_member"]["status"], joined["new_chat_member"]["status"]) == (
+        "left",
+        "member",
+    )
+    assert joined["from"]["id"] == owner.id
+    assert service["new_chat_members"][0]["id"] == account.id
+    assert (left["new_chat_member"]["status"], left["from"]["id"]) == ("left", account.id)
+    assert stand.violations == []
