@@ -57,6 +57,11 @@ def summary(report: StatsReport, faq: FaqCatalogue, language: str) -> str:
         _("By status: {counts}").format(counts=_counts(report.by_status, status_label)),
         _("By type: {counts}").format(counts=_counts(report.by_kind, kind_label)),
         _("By language: {counts}").format(counts=_counts(report.by_language, _language)),
+        _("Median time to the first answer: {first}; to resolution: {resolved}").format(
+            first=duration(report.median_first_response),
+            resolved=duration(report.median_resolution),
+        ),
+        csat_line(report),
         "",
         _("<b>FAQ:</b> {asked} typed questions, {answered} answered at once").format(
             asked=asked, answered=answered
@@ -81,6 +86,30 @@ def summary(report: StatsReport, faq: FaqCatalogue, language: str) -> str:
     return "\n".join(lines)
 
 
+def duration(seconds: float | None) -> str:
+    """A median time as people say it: minutes, hours and minutes, or days and hours."""
+    if seconds is None:
+        return "—"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return _("{minutes} min").format(minutes=minutes)
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+    days, hours = divmod(hours, 24)
+    return _("{days} d {hours} h").format(days=days, hours=hours)
+
+
+def csat_line(report: StatsReport) -> str:
+    average = report.csat_average
+    if average is None:
+        return _("Ratings: none yet")
+    spread = " · ".join(f"{score}★ {report.csat.get(score, 0)}" for score in range(5, 0, -1))
+    return _("Ratings: {average} of 5 from {count} ({spread})").format(
+        average=f"{average:.1f}", count=sum(report.csat.values()), spread=spread
+    )
+
+
 def _clip(text: str) -> str:
     return text if len(text) <= MAX_MISS_CHARS else text[: MAX_MISS_CHARS - 1] + "…"
 
@@ -98,6 +127,11 @@ def charts(report: StatsReport, faq: FaqCatalogue, language: str) -> tuple[list[
             [kind_label(kind) for kind, _n in report.by_kind.most_common()],
             [n for _kind, n in report.by_kind.most_common()],
             horizontal=True,
+        ),
+        Chart(
+            _("Ratings (1–5)"),
+            [str(score) for score in range(1, 6)],
+            [report.csat.get(score, 0) for score in range(1, 6)],
         ),
         Chart(
             _("Most given FAQ answers"),

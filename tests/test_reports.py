@@ -102,12 +102,34 @@ async def test_statistics_count_what_was_seeded(
         await s.execute(
             insert(Ticket),
             [
-                ticket(1, NOW),
-                ticket(2, NOW, status="closed", language="kk", kind="online"),
-                ticket(3, NOW - day, kind="customs", language="ru"),
+                ticket(
+                    1,
+                    NOW,
+                    first_response_at=NOW + timedelta(minutes=30),
+                    resolved_at=NOW + timedelta(hours=5),
+                    csat_score=5,
+                ),
+                ticket(
+                    2,
+                    NOW,
+                    status="closed",
+                    language="kk",
+                    kind="online",
+                    first_response_at=NOW + timedelta(minutes=90),
+                    resolved_at=NOW + timedelta(hours=25),
+                    csat_score=3,
+                ),
+                ticket(
+                    3,
+                    NOW - day,
+                    kind="customs",
+                    language="ru",
+                    first_response_at=NOW - day + timedelta(minutes=10),
+                    csat_score=4,
+                ),
                 # 20:00 UTC on the 23rd is 01:00 on the 24th in Almaty.
                 ticket(4, datetime(2026, 11, 23, 20, 0, tzinfo=UTC), kind="online"),
-                ticket(5, NOW - 30 * day),  # outside the week
+                ticket(5, NOW - 30 * day, csat_score=1),  # outside the week
             ],
         )
         queries = [
@@ -160,6 +182,9 @@ async def test_statistics_count_what_was_seeded(
     assert report.votes_total == (2, 1)
     # Case (in any script) and spaces do not split a question in two.
     assert report.faq_misses == [("где купить пиццу", 2), ("weather in astana", 1)]
+    assert report.median_first_response == 30 * 60  # of 10, 30 and 90 minutes
+    assert report.median_resolution == 15 * 3600  # of 5 and 25 hours
+    assert report.csat == {5: 1, 4: 1, 3: 1} and report.csat_average == 4.0
     assert report.users_by_language == {"ko": 2, "kk": 1, "ru": 1}
     assert report.new_users == 3
 
@@ -314,6 +339,7 @@ async def test_admin_gets_statistics_and_a_chart(make_app, stand) -> None:
     await admin.send("/stats 7d")
     text = visible((await admin.expect_message())["text"])
     assert text.startswith("Статистика") and "Өтініштер: 1" in text
+    assert "Әзірге бағалар жоқ" in text
     photo = await admin.expect_message()
     stored = stand.world.files.get(photo["photo"][-1]["file_id"])
     assert stored is not None
@@ -367,3 +393,26 @@ async def test_non_admins_get_the_unknown_command_answer(make_app, stand) -> Non
         name = command.split()[0]
         assert reply == f"I don't know the command {name}. Send /help to see what I can do."
     await stranger.expect_no_message()
+
+
+def test_durations_and_ratings_read_naturally(faq_index) -> None:  # type: ignore[no-untyped-def]
+    from aiogram.utils.i18n import I18n
+
+    from bot.config import REPO_ROOT
+    from handlers.reports_views import csat_line, duration
+
+    i18n = I18n(path=REPO_ROOT / "locales", default_locale="en", domain="messages")
+    with i18n.context(), i18n.use_locale("ru"):
+        assert duration(None) == "—"
+        assert duration(42 * 60) == "42 мин"
+        assert duration(15 * 3600 + 5 * 60) == "15 ч 5 мин"
+        assert duration(3 * 86400 + 7200) == "3 д 2 ч"
+    from bot.services.stats import StatsReport
+
+    seeded = StatsReport(period=parse_period("7d", ALMATY, NOW))
+    seeded.csat.update({5: 3, 4: 1})
+    with i18n.context(), i18n.use_locale("ko"):
+        assert (
+            csat_line(seeded)
+            == "평가: 5점 만점에 평균 4.8점, 총 4건 (5★ 3 · 4★ 1 · 3★ 0 · 2★ 0 · 1★ 0)"
+        )

@@ -80,6 +80,24 @@ class StatsReport:
     faq_misses: list[tuple[str, int]] = field(default_factory=list)
     users_by_language: Counter[str] = field(default_factory=Counter)
     new_users: int = 0
+    first_response: list[timedelta] = field(default_factory=list)
+    resolution: list[timedelta] = field(default_factory=list)
+    csat: Counter[int] = field(default_factory=Counter)  # score 1-5 -> how many
+
+    @property
+    def median_first_response(self) -> float | None:
+        """Seconds from filing to the first staff answer (answered tickets only)."""
+        return median_seconds(self.first_response)
+
+    @property
+    def median_resolution(self) -> float | None:
+        """Seconds from filing to "resolved" (resolved tickets only)."""
+        return median_seconds(self.resolution)
+
+    @property
+    def csat_average(self) -> float | None:
+        rated = sum(self.csat.values())
+        return sum(score * n for score, n in self.csat.items()) / rated if rated else None
 
     @property
     def votes_total(self) -> tuple[int, int]:
@@ -102,10 +120,22 @@ class StatsService:
 
     async def report(self, period: Period) -> StatsReport:
         report = StatsReport(period=period, per_day=dict.fromkeys(period.days, 0))
-        for created_at, status, kind, language in await self._repo.tickets(
-            period.start, period.end
-        ):
+        for (
+            created_at,
+            status,
+            kind,
+            language,
+            answered,
+            resolved,
+            score,
+        ) in await self._repo.tickets(period.start, period.end):
             report.tickets += 1
+            if answered is not None:
+                report.first_response.append(answered - created_at)
+            if resolved is not None:
+                report.resolution.append(resolved - created_at)
+            if score is not None:
+                report.csat[int(score)] += 1
             report.by_status[status] += 1
             report.by_kind[kind] += 1
             report.by_language[language] += 1

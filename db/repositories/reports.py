@@ -38,6 +38,14 @@ TICKET_COLUMNS: tuple[tuple[str, Any], ...] = (
     ("location", Ticket.location),
     ("description", Ticket.description),
     ("closed_at_utc", Ticket.closed_at),
+    ("faq_topic", Ticket.faq_entry_id),
+    ("taken_by", Ticket.taken_by),
+    ("first_response_at_utc", Ticket.first_response_at),
+    ("resolved_at_utc", Ticket.resolved_at),
+    ("csat_score", Ticket.csat_score),
+    ("csat_comment", Ticket.csat_comment),
+    ("previous_ticket_id", Ticket.previous_ticket_id),
+    ("anonymised_at_utc", Ticket.anonymised_at),
 )
 
 USER_COLUMNS: tuple[tuple[str, Any], ...] = (
@@ -102,11 +110,18 @@ class StatsRepository:
         self._session = session
 
     async def tickets(self, start: datetime, end: datetime) -> list[tuple[Any, ...]]:
-        """(created_at, status, kind, language) of every ticket filed in the period."""
+        """(created_at, status, kind, language, first_response_at, resolved_at, csat_score)
+        of every ticket filed in the period."""
         rows = await self._session.execute(
-            select(Ticket.created_at, Ticket.status, Ticket.kind, Ticket.language).where(
-                *_between(Ticket.created_at, start, end)
-            )
+            select(
+                Ticket.created_at,
+                Ticket.status,
+                Ticket.kind,
+                Ticket.language,
+                Ticket.first_response_at,
+                Ticket.resolved_at,
+                Ticket.csat_score,
+            ).where(*_between(Ticket.created_at, start, end))
         )
         return [tuple(row) for row in rows]
 
