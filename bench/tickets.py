@@ -1,19 +1,24 @@
 """Tickets end to end: many people filing at once, then a two-way relay under injected faults.
 
-The bot is built as `python -m bot run` builds it (bot.app factories) and long-polls the
-stand-in, both in this process over loopback; SQLite in a temporary directory. The stand-in's
-rate limits are off; copyMessage meets 429s, 500s and JSON 502s, before and after the call took
-effect (an after-effect fault may duplicate a message). The outbox worker that `Delivery`
-builds is swapped for one with pacing relaxed and a short back-off (`bot.delivery.OutboxWorker`
-is patched in this script): Telegram's pacing would make 1 000 staff-bound messages take ~50 min.
+The bot runs as `python -m bot run` runs it (`bot.runner.run_polling`), in a child process of
+its own, long-polling the stand-in over loopback; SQLite in a temporary directory. The stand-in
+and the simulated people stay in this process: they cost about as much CPU as the bot (the
+driver scans the event log for every waiting person), and in one process they would be measured
+as the bot's latency. The stand-in's rate limits are off; copyMessage meets 429s, 500s and JSON
+502s, before and after the call took effect (an after-effect fault may duplicate a message). The
+child's outbox worker is swapped for one with pacing relaxed and a short back-off
+(`bot.delivery.OutboxWorker` is patched in the child): Telegram's pacing would make 1 000
+staff-bound messages take ~50 min; it writes its counters to a file when it stops.
 
     .venv/bin/python bench/tickets.py [--users 200] [--messages 2000] [--faults 0.1] [--seed 1]
 
 Prints a table, then one JSON object as the last line: `tickets_per_s` (the dialog's last step
 to receipt, all users at once), `handoff_s` (until every ticket has its topic),
-`relay_p50_ms` / `relay_p99_ms` (a person's or specialist's message to its copy taking
-effect), `lost` (must be 0), `duplicates` (at most `after_effect_faults`),
-`after_effect_faults`, `faults`, `retried`, `ambiguous`.
+`step_p50_ms` / `step_p99_ms` / `step_max_ms` (a dialog step: a person's message or press to
+the bot's answer; a step over 30 s counts the dialog as failed), `relay_p50_ms` /
+`relay_p99_ms` (a person's or specialist's message to its copy taking effect), `lost` (must
+be 0), `duplicates` (at most `after_effect_faults`), `after_effect_faults`, `faults`, `retried`,
+`ambiguous`.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import random
+import signal
 import sys
 import tempfile
 import time
@@ -37,10 +44,11 @@ if str(REPO_ROOT) not in sys.path:
 from sqlalchemy import func, select  # noqa: E402
 
 import bot.delivery  # noqa: E402
-from bot.app import create_bot, create_dispatcher, create_resources  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
+from bot.runner import run_polling  # noqa: E402
 from bot.services.outbox import Backoff, OutboxWorker, Pacing, Rate  # noqa: E402
+from db.engine import create_engine, create_sessionmaker  # noqa: E402
 from db.models import OutboxMessage, Ticket  # noqa: E402
 from sandbox.driver import UserDriver  # noqa: E402
 from sandbox.faults import Fault, Faults  # noqa: E402
@@ -63,24 +71,34 @@ class BenchWorker(OutboxWorker):
         WORKERS.append(self)
 
 
+STEP_MS: list[float] = []  # each dialog step: a person's message or press to the bot's answer
+
+
 async def file(user: UserDriver) -> str:
     """The complaint dialog as a person goes through it; the receipt's text."""
     t = STEP_TIMEOUT
+
+    async def answer(expect: Any) -> dict[str, Any]:
+        started = time.perf_counter()
+        reply: dict[str, Any] = await expect(t)
+        STEP_MS.append((time.perf_counter() - started) * 1000)
+        return reply
+
     await user.send("/complaint")
-    kinds = await user.expect_message(t)
+    kinds = await answer(user.expect_message)
     if not kinds.get("reply_markup"):
         raise RuntimeError(f"/complaint answered {kinds.get('text')!r}")
     await user.press(kinds, callback_data="c:choose:kind:counterfeit")
-    await user.press(await user.expect_edit(t), callback_data="c:choose:right:trademark")
-    await user.press(await user.expect_edit(t), callback_data="c:skip:registration:")
-    await user.expect_edit(t)
-    for answer in ("Barakholka market", "Fake phones with our logo", "ACME Korea", "a@acme.kz"):
-        await user.send(answer)
-        last = await user.expect_message(t)
+    await user.press(await answer(user.expect_edit), callback_data="c:choose:right:trademark")
+    await user.press(await answer(user.expect_edit), callback_data="c:skip:registration:")
+    await answer(user.expect_edit)
+    for text in ("Barakholka market", "Fake phones with our logo", "ACME Korea", "a@acme.kz"):
+        await user.send(text)
+        last = await answer(user.expect_message)
     await user.press(last, callback_data="c:skip:evidence:")
-    await user.press(await user.expect_edit(t), callback_data="c:consent:consent:")
-    await user.press(await user.expect_edit(t), callback_data="c:confirm::")
-    return str((await user.expect_edit(t))["text"])
+    await user.press(await answer(user.expect_edit), callback_data="c:consent:consent:")
+    await user.press(await answer(user.expect_edit), callback_data="c:confirm::")
+    return str((await answer(user.expect_edit))["text"])
 
 
 def inject(faults: Faults, chat_id: int, rng: random.Random) -> tuple[Fault, bool]:
@@ -114,7 +132,6 @@ async def count_open(sessionmaker: Any) -> int:
 
 async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
     rng = random.Random(args.seed)
-    bot.delivery.OutboxWorker = BenchWorker  # type: ignore[misc]  # the relaxed worker
     stand = StandIn()  # rate limits off
     await stand.start()
     account = stand.create_bot(username="ipdesk_bot", first_name="ipdesk")
@@ -123,36 +140,60 @@ async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
     specialist = stand.create_user("Aigul", language_code="ru")
     staff.add_member(specialist, status="administrator")
     url = f"sqlite+aiosqlite:///{tmp}/bench.db"
-    settings = load_settings(
-        env_file=None,
-        bot_token=account.token,
-        telegram_api_base=stand.base_url,
-        database_url=url,
-        staff_chat_id=staff.id,
-        staff_ids=str(specialist.id),
-    )
     await asyncio.to_thread(upgrade, url)
-    resources = create_resources(settings)
-    app_bot = create_bot(settings)
-    dp = create_dispatcher(settings, resources)
-    started = asyncio.Event()
+    counters = Path(tmp) / "counters.json"
+    env = {
+        **os.environ,
+        "BOT_TOKEN": account.token,
+        "TELEGRAM_API_BASE": stand.base_url,
+        "DATABASE_URL": url,
+        "STAFF_CHAT_ID": str(staff.id),
+        "STAFF_IDS": str(specialist.id),
+        "MODE": "polling",
+    }
+    env.pop("REDIS_URL", None)  # the memory FSM, as in the tests
+    engine = create_engine(url)
+    with (Path(tmp) / "bot.log").open("wb") as log_file:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--child", str(counters), env=env, stderr=log_file
+        )
+        try:
+            await started(stand, child)
+            return await measure(args, rng, stand, staff, specialist, create_sessionmaker(engine))
+        finally:
+            if child.returncode is None:
+                child.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(child.wait(), 120)
+            await engine.dispose()
+            await stand.stop()
+            if counters.exists():
+                WORKER_COUNTERS.update(json.loads(counters.read_text()))
 
-    async def mark_started() -> None:
-        started.set()
 
-    dp.startup.register(mark_started)
-    polling = asyncio.create_task(
-        dp.start_polling(app_bot, handle_signals=False, polling_timeout=5)
-    )
-    await asyncio.wait_for(started.wait(), 30)
-    try:
-        return await measure(args, rng, stand, staff, specialist, resources)
-    finally:
-        await dp.stop_polling()
-        await asyncio.wait_for(polling, 60)
-        await resources.close()
-        await app_bot.session.close()
-        await stand.stop()
+WORKER_COUNTERS: dict[str, int] = {}  # the child's outbox counters, once it has stopped
+
+
+async def started(stand: StandIn, child: asyncio.subprocess.Process) -> None:
+    """Until the bot polls the stand-in (its start-up is done)."""
+    for _ in range(600):
+        if child.returncode is not None:
+            raise SystemExit(f"the bot stopped at start-up ({child.returncode})")
+        if stand.bot_requests("getUpdates"):
+            return
+        await asyncio.sleep(0.1)
+    raise SystemExit("the bot did not start")
+
+
+def child_main(counters: str) -> None:
+    """The bot, as `python -m bot run` runs it, with the relaxed outbox worker."""
+    bot.delivery.OutboxWorker = BenchWorker  # type: ignore[misc]
+    logging.basicConfig(level=logging.ERROR)
+    asyncio.run(run_polling(load_settings(env_file=None)))
+    totals = {
+        "retried": sum(w.retried for w in WORKERS),
+        "ambiguous": sum(w.ambiguous for w in WORKERS),
+    }
+    Path(counters).write_text(json.dumps(totals))
 
 
 async def measure(
@@ -161,7 +202,7 @@ async def measure(
     stand: StandIn,
     staff: Any,
     specialist: UserDriver,
-    resources: Any,
+    sessionmaker: Any,
 ) -> dict[str, Any]:
     languages = ("kk", "ru", "ko", "en")
     people = [
@@ -182,7 +223,7 @@ async def measure(
     for error in errors[:3]:
         print(f"filing failed: {str(error).splitlines()[0]}", file=sys.stderr)
     filed = [(p, o) for p, o in zip(people, outcomes, strict=True) if isinstance(o, str)]
-    async with resources.sessionmaker() as session:
+    async with sessionmaker() as session:
         stored = list(await session.scalars(select(Ticket)))
     numbers_unique = len({t.number for t in stored}) == len(stored)
     receipts_named = sum(
@@ -191,17 +232,17 @@ async def measure(
         if any(t.user_id == person.id and t.number in receipt for t in stored)
     )
     while True:
-        async with resources.sessionmaker() as session:
+        async with sessionmaker() as session:
             waiting = await session.scalar(
                 select(func.count()).select_from(Ticket).where(Ticket.topic_id.is_(None))
             )
-        if not waiting and await count_open(resources.sessionmaker) == 0:
+        if not waiting and await count_open(sessionmaker) == 0:
             break
         if time.perf_counter() - filing_started > DEADLINE:
             raise SystemExit("hand-off did not finish in time")
         await asyncio.sleep(0.05)
     handoff_s = time.perf_counter() - filing_started
-    async with resources.sessionmaker() as session:
+    async with sessionmaker() as session:
         topic = {t.user_id: t.topic_id for t in await session.scalars(select(Ticket))}
 
     # -- relay under faults ---------------------------------------------------------------------
@@ -240,7 +281,7 @@ async def measure(
 
     while True:
         # copies() scans the stand-in's whole event log: only once the outbox looks done.
-        if await count_open(resources.sessionmaker) == 0:
+        if await count_open(sessionmaker) == 0:
             seen = copies()
             if all(seen[key] for key in expected):
                 break
@@ -268,6 +309,9 @@ async def measure(
         "numbers_unique": numbers_unique,
         "receipts_named": receipts_named,
         "filing_s": round(filing_s, 3),
+        "step_p50_ms": round(percentile(STEP_MS, 0.5), 1),
+        "step_p99_ms": round(percentile(STEP_MS, 0.99), 1),
+        "step_max_ms": round(max(STEP_MS, default=0.0), 1),
         "tickets_per_s": round(len(stored) / filing_s, 1),
         "handoff_s": round(handoff_s, 3),
         "relayed": len(expected),
@@ -280,8 +324,6 @@ async def measure(
         "faults": len(faults),
         "faults_fired": sum(f.fired for f, _ in faults),
         "after_effect_faults": sum(f.fired for f, after in faults if after),
-        "retried": sum(w.retried for w in WORKERS),
-        "ambiguous": sum(w.ambiguous for w in WORKERS),
     }
 
 
@@ -299,10 +341,20 @@ def main() -> None:
     parser.add_argument(
         "--concurrency", type=int, default=0, help="dialogs at once (0: every user at once)"
     )
+    parser.add_argument("--child", metavar="COUNTERS", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child_main(args.child)
+        return
     logging.basicConfig(level=logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         result = asyncio.run(run(args, tmp))
+        result.update({"retried": 0, "ambiguous": 0, **WORKER_COUNTERS})
+        logged = (Path(tmp) / "bot.log").read_text(errors="replace").splitlines()
+    errors = [line for line in logged if line.startswith(("ERROR", "CRITICAL"))]
+    for line in errors[:5]:
+        print(f"bot: {line}", file=sys.stderr)
+    result["bot_errors"] = len(errors)
     print(table(result))
     print(json.dumps(result), flush=True)
 

@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -16,7 +18,12 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.base import (
+    BaseEventIsolation,
+    BaseStorage,
+    DefaultKeyBuilder,
+    StorageKey,
+)
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.methods.base import Response
@@ -41,6 +48,7 @@ from bot.middlewares import (
     once,
 )
 from bot.middlewares.throttle import ThrottleMiddleware
+from bot.middlewares.db import ShortTransactions
 from bot.profile import publish_profile, publish_staff_commands
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
@@ -166,6 +174,33 @@ class SharedRedisStorage(RedisStorage):
         return None
 
 
+class OrderedRedisEventIsolation(RedisEventIsolation):
+    """Redis's per-person lock (across replicas), taken in arrival order within a replica.
+
+    Redis lock waiters poll, so a person's updates from one batch (an album's parts, messages
+    sent in a row) would take the lock in any order and be relayed out of order. A local FIFO
+    lock per person in front of it keeps this replica's order, as `SimpleEventIsolation` does
+    with memory storage."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._local: dict[StorageKey, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
+        local, users = self._local.get(key, (asyncio.Lock(), 0))
+        self._local[key] = (local, users + 1)
+        try:
+            async with local, super().lock(key):
+                yield None
+        finally:
+            local, users = self._local[key]
+            if users == 1:
+                del self._local[key]  # nobody waits: forget the person's lock
+            else:
+                self._local[key] = (local, users - 1)
+
+
 def create_fsm(resources: Resources) -> tuple[BaseStorage, BaseEventIsolation]:
     """Redis when configured (every replica sees one dialog state and one lock per person),
     else memory. Keys carry the destiny, so scenes and other state machines cannot collide."""
@@ -175,7 +210,7 @@ def create_fsm(resources: Resources) -> tuple[BaseStorage, BaseEventIsolation]:
     storage = SharedRedisStorage(
         resources.redis, key_builder=keys, state_ttl=FSM_TTL_SECONDS, data_ttl=FSM_TTL_SECONDS
     )
-    return storage, RedisEventIsolation(resources.redis, keys, lock_kwargs=ISOLATION_LOCK)
+    return storage, OrderedRedisEventIsolation(resources.redis, keys, lock_kwargs=ISOLATION_LOCK)
 
 
 def load_faq_index(settings: Settings) -> tuple[FaqBase, FaqMatcher]:
@@ -195,6 +230,8 @@ def create_bot(settings: Settings) -> Bot:
         if settings.telegram_api_base
         else AiohttpSession()
     )
+    # An update's read-only transaction ends before each Bot API call (db/engine.py says why).
+    session.middleware(ShortTransactions())
     return Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
@@ -211,7 +248,9 @@ def create_dispatcher(
     delivery = Delivery(
         resources.sessionmaker,
         staff_chat_id=settings.staff_chat_id,
-        render=staff_views.renderers(resources.i18n, settings.staff_language, resources.faq),
+        render=staff_views.renderers(
+            resources.i18n, settings.staff_language, resources.faq, settings.tz
+        ),
         locks=resources.locks,
     )
     lifecycle = Lifecycle(

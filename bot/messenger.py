@@ -25,6 +25,7 @@ from bot.services.ports import (
     Blocked,
     ChatMigrated,
     DeliveryError,
+    NotAForum,
     Permanent,
     ReplyNotFound,
     RetryLater,
@@ -121,6 +122,20 @@ class TelegramMessenger:
         except _NotModified:
             return  # the text is already so: e.g. the first try took effect, its answer was lost
 
+    async def edit_caption(self, chat_id: int, message_id: int, caption: str | None) -> None:
+        try:
+            await _call(
+                self._bot.edit_message_caption(
+                    chat_id=chat_id, message_id=message_id, caption=caption
+                )
+            )
+        except _NotModified:
+            return
+
+    async def is_forum(self, chat_id: int) -> bool:
+        chat = await _call(self._bot.get_chat(chat_id))
+        return bool(chat.is_forum)
+
     async def create_topic(self, chat_id: int, name: str) -> int:
         topic = await _call(self._bot.create_forum_topic(chat_id=chat_id, name=name))
         return topic.message_thread_id
@@ -173,6 +188,8 @@ def outcome_of(error: TelegramAPIError | ClientDecodeError) -> DeliveryError:
         return Blocked(reason)
     if failure is Failure.THREAD_NOT_FOUND:
         return ThreadNotFound(reason)
+    if failure is Failure.NOT_A_FORUM:
+        return NotAForum(reason)
     if failure is Failure.REPLY_NOT_FOUND:
         return ReplyNotFound(reason)
     if failure is Failure.NOT_MODIFIED:

@@ -21,6 +21,7 @@ from aiohttp import ClientConnectorError
 class Failure(StrEnum):
     BLOCKED = "blocked"  # 403: the user blocked the bot (or deactivated)
     THREAD_NOT_FOUND = "thread_not_found"  # a forum topic was deleted or archived
+    NOT_A_FORUM = "not_a_forum"  # createForumTopic in a group without topics
     REPLY_NOT_FOUND = "reply_not_found"  # the message we replied to is gone
     CHAT_MIGRATED = "chat_migrated"  # group upgraded to a supergroup: new chat id
     NOT_MODIFIED = "not_modified"  # an edit that changes nothing (a double tap)
@@ -35,6 +36,7 @@ class Failure(StrEnum):
 
 _BAD_REQUEST_MARKERS: tuple[tuple[str, Failure], ...] = (
     ("message thread not found", Failure.THREAD_NOT_FOUND),
+    ("the chat is not a forum", Failure.NOT_A_FORUM),
     ("message to be replied not found", Failure.REPLY_NOT_FOUND),
     ("message is not modified", Failure.NOT_MODIFIED),
     ("topic_not_modified", Failure.NOT_MODIFIED),  # a topic renamed, closed or reopened twice

@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.delivery import Delivery
-from bot.services.desk import TicketDesk
+from bot.services.desk import Content, TicketDesk
 from bot.services.lifecycle import Lifecycle
 from db.models import Ticket, User
 from handlers import intake_views as views
@@ -38,14 +38,25 @@ def create_router() -> Router:
     router.message.filter(F.chat.type == ChatType.PRIVATE, HasActiveTicket())
     router.message.register(to_staff, ~F.text.startswith("/"))
     router.edited_message.filter(F.chat.type == ChatType.PRIVATE)
-    router.edited_message.register(mirror_edit, F.text)
+    router.edited_message.register(mirror_edit)
     return router
 
 
+def content_of(message: Message) -> Content:
+    """What a message is, and its text or caption (a sticker: its emoji), for the desk."""
+    kind = getattr(message.content_type, "value", str(message.content_type))
+    preview = message.text or message.caption
+    if preview is None and message.sticker is not None:
+        preview = message.sticker.emoji
+    return Content(kind=kind, preview=preview, album=message.media_group_id)
+
+
 async def mirror_edit(message: Message, session: AsyncSession, delivery: Delivery) -> None:
+    """A text or a caption was edited (a caption removed: an empty one)."""
     if delivery.desk is not None:
+        html = message.html_text if (message.text or message.caption) else ""
         await delivery.desk.mirror_edit(
-            session, message.chat.id, message.message_id, message.html_text
+            session, message.chat.id, message.message_id, html, content_of(message).preview
         )
 
 
@@ -72,9 +83,21 @@ async def to_staff(
 ) -> None:
     if delivery.desk is None:
         return
+    content = content_of(message)
     source = (message.chat.id, message.message_id)
     # A resolved ticket reopens, or (after the window) a new ticket follows it.
     target = await lifecycle.on_user_message(session, user, ticket, source)
-    await delivery.desk.relay_to_staff(session, target, *source)
-    if target.topic_id is None:
-        await delivery.handoff()  # a follow-up gets its topic now; the sweep retries
+    if await delivery.desk.relay_to_staff(session, target, *source, content):
+        await gather_album(delivery, message.chat.id, content)
+    if target.staff_chat_id is None:
+        await delivery.handoff()  # a follow-up gets its place now; the sweep retries
+
+
+async def gather_album(delivery: Delivery, chat_id: int, content: Content) -> None:
+    """An album's part was stored: the album is copied as one once it has gone quiet."""
+    desk = delivery.desk
+    if content.album is not None and desk is not None:
+        album = content.album
+        await delivery.albums.seen(
+            ("relay", chat_id, album), lambda: desk.flush_album(chat_id, album)
+        )

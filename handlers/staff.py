@@ -1,5 +1,9 @@
 """The staff chat: staff answer in a ticket's topic and move the ticket along; others are refused.
 
+"A ticket's topic" includes, in a staff group without topics, a reply to any of the ticket's
+messages there (its card, the user's messages, the evidence): routed through what was stored
+when those were sent, never by reading their text.
+
 In a ticket's topic: /take, /assign @name, /resolve, /close, /reopen, /note (or //), /canned,
 and the card's buttons. Anywhere in the chat: /tickets [new|mine|waiting], /find. Admins keep
 the saved replies: /canned_add, /canned_edit, /canned_del.
@@ -13,7 +17,7 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.filters import Command, CommandObject, Filter
-from aiogram.types import CallbackQuery, LinkPreviewOptions, Message
+from aiogram.types import CallbackQuery, LinkPreviewOptions, Message, ReplyParameters
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
@@ -29,6 +33,7 @@ from bot.services.lifecycle import (
 )
 from bot.services.staff_directory import Person, StaffDirectory
 from db.models import Ticket
+from handlers import relay
 from handlers import staff_views as views
 from handlers.callbacks import CannedCb, StaffTicketCb
 from handlers.filters import IsAdmin, IsStaff
@@ -42,26 +47,50 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
 class InTicketTopic(Filter):
-    """A message in a ticket's topic: passes the ticket to the handler as `ticket`."""
+    """A message about a ticket: in its topic or, in a group without topics, replying to one of
+    its messages. Passes the ticket to the handler as `ticket`."""
 
     async def __call__(
         self, message: Message, session: AsyncSession, delivery: Delivery
     ) -> bool | dict[str, Any]:
-        if message.message_thread_id is None or delivery.desk is None:
+        if delivery.desk is None:
             return False
-        ticket = await delivery.desk.ticket_of_topic(
-            session, message.chat.id, message.message_thread_id
+        thread_id = message.message_thread_id if message.is_topic_message else None
+        # Replies route only where there are no topics: in a forum's general topic a reply
+        # (to a waiting alert, say) is staff talking among themselves.
+        replied = None if message.chat.is_forum else message.reply_to_message
+        if thread_id is None and replied is None:
+            return False
+        ticket = await delivery.desk.ticket_of_staff_message(
+            session,
+            message.chat.id,
+            thread_id=thread_id,
+            reply_to=replied.message_id if replied is not None else None,
         )
         return {"ticket": ticket} if ticket is not None else False
+
+
+class InStaffChat(Filter):
+    """The configured staff chat, or the id it has had since it became a supergroup (the
+    desk follows a migration when a send meets it)."""
+
+    async def __call__(
+        self, event: Message | CallbackQuery, settings: Settings, delivery: Delivery
+    ) -> bool:
+        message = event.message if isinstance(event, CallbackQuery) else event
+        if message is None:
+            return False
+        current = delivery.desk.staff_chat_id if delivery.desk is not None else None
+        return message.chat.id in (settings.staff_chat_id, current)
 
 
 def create_router(settings: Settings) -> Router:
     router = Router(name="staff")
     if settings.staff_chat_id is None:
         return router
-    router.message.filter(F.chat.id == settings.staff_chat_id)
-    router.callback_query.filter(F.message.chat.id == settings.staff_chat_id)
-    router.edited_message.filter(F.chat.id == settings.staff_chat_id)
+    router.message.filter(InStaffChat())
+    router.callback_query.filter(InStaffChat())
+    router.edited_message.filter(InStaffChat())
     staff, admin, topic = IsStaff(), IsAdmin(), InTicketTopic()
 
     router.message.register(remember, staff)  # first: notes the name, then goes on
@@ -83,8 +112,9 @@ def create_router(settings: Settings) -> Router:
     router.message.register(tickets, staff, Command("tickets"))
     router.message.register(find, staff, Command("find"))
     router.message.register(not_in_a_ticket, staff, Command(*TOPIC_COMMANDS))
-    router.message.register(note, staff, F.text.startswith(NOTE_PREFIXES), topic)
-    router.message.register(stay_internal, staff, F.text.startswith(NOTE_PREFIXES))
+    internal = F.text.startswith(NOTE_PREFIXES) | F.caption.startswith(NOTE_PREFIXES)
+    router.message.register(note, staff, internal, topic)
+    router.message.register(stay_internal, staff, internal)
     router.message.register(unknown_command, staff, F.text.startswith("/"), topic)
     router.message.register(to_user, staff, topic)
     router.message.register(refuse, ~staff, ~F.from_user.is_bot)
@@ -92,7 +122,7 @@ def create_router(settings: Settings) -> Router:
     router.callback_query.register(card_button, staff, StaffTicketCb.filter())
     router.callback_query.register(send_canned, staff, CannedCb.filter())
     router.callback_query.register(refuse_button, ~staff)
-    router.edited_message.register(mirror_edit, staff, F.text)
+    router.edited_message.register(mirror_edit, staff)  # a text, or a media's caption
     router.startup.register(start_jobs)
     return router
 
@@ -171,7 +201,7 @@ async def note(
     message: Message, ticket: Ticket, session: AsyncSession, lifecycle: Lifecycle
 ) -> None:
     """Internal: kept in the ticket's history, never sent to the user."""
-    text = message.text or ""
+    text = message.text or message.caption or ""
     body = text[2:] if text.startswith("//") else text.partition(" ")[2]
     await lifecycle.note(session, ticket, _sender(message), body.strip())
 
@@ -195,7 +225,10 @@ async def to_user(
     if delivery.desk is None:
         return
     await lifecycle.on_staff_answer(session, ticket, _sender(message))
-    await delivery.desk.relay_to_user(session, ticket, message.chat.id, message.message_id)
+    content = relay.content_of(message)
+    desk = delivery.desk
+    if await desk.relay_to_user(session, ticket, message.chat.id, message.message_id, content):
+        await relay.gather_album(delivery, message.chat.id, content)
 
 
 async def canned_menu(message: Message, ticket: Ticket, session: AsyncSession) -> None:
@@ -204,10 +237,7 @@ async def canned_menu(message: Message, ticket: Ticket, session: AsyncSession) -
 
 
 async def mirror_edit(message: Message, session: AsyncSession, delivery: Delivery) -> None:
-    if delivery.desk is not None:
-        await delivery.desk.mirror_edit(
-            session, message.chat.id, message.message_id, message.html_text
-        )
+    await relay.mirror_edit(message, session, delivery)
 
 
 # -- anywhere in the staff chat ----------------------------------------------------------------
@@ -298,7 +328,14 @@ async def card_button(
     said = await _said(session, callback_data.action, result)
     await query.answer(views.plain(said), show_alert=not result.done)
     if result.done and ticket.staff_chat_id is not None:
-        await bot.send_message(ticket.staff_chat_id, said, message_thread_id=ticket.topic_id)
+        card = None  # a group without topics: under the card
+        if ticket.topic_id is None and ticket.card_message_id is not None:
+            card = ReplyParameters(
+                message_id=ticket.card_message_id, allow_sending_without_reply=True
+            )
+        await bot.send_message(
+            ticket.staff_chat_id, said, message_thread_id=ticket.topic_id, reply_parameters=card
+        )
     return None
 
 

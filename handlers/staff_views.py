@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import timedelta, tzinfo
+from datetime import UTC, timedelta, tzinfo
 from html import escape, unescape
 from typing import Any
 
@@ -15,10 +15,10 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.languages import LANGUAGES
 from bot.services.canned import CannedError, Problem
-from bot.services.desk import Renderers
+from bot.services.desk import TO_STAFF, Renderers
 from bot.services.faq import FaqCatalogue
 from bot.services.lifecycle import Outcome, Result, StaffTexts, Status, View
-from db.models import CannedReply, Ticket
+from db.models import CannedReply, RelayedMessage, Ticket
 from handlers.callbacks import CannedCb, StaffTicketCb
 from handlers.intake_views import kind_label, kind_with_topic, right_label
 from handlers.ticket_views import status_label
@@ -27,6 +27,9 @@ from handlers.ticket_views import status_label
 STATUS_MARK = {Status.IN_PROGRESS: "🛠", Status.RESOLVED: "✅", Status.CLOSED: "🔒"}
 LIST_MARK = {Status.NEW: "🆕", **STATUS_MARK}
 _TAG = re.compile(r"<[^>]+>")
+
+HISTORY_PREVIEW = 120  # characters of each message in the history summary
+HISTORY_TEXT_LIMIT = 3900  # under Telegram's 4096
 
 
 def _in_language(i18n: I18n, language: str, render: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,8 +40,11 @@ def _in_language(i18n: I18n, language: str, render: Callable[..., Any]) -> Calla
     return wrapped
 
 
-def renderers(i18n: I18n, staff_language: str, faq: FaqCatalogue | None = None) -> Renderers:
-    """`faq` names a question's FAQ topic on the card (in the staff language)."""
+def renderers(
+    i18n: I18n, staff_language: str, faq: FaqCatalogue | None = None, tz: tzinfo = UTC
+) -> Renderers:
+    """`faq` names a question's FAQ topic on the card (in the staff language); `tz` is the
+    desk's time zone for the history summary in a re-created topic."""
 
     def staff(render: Callable[..., Any]) -> Callable[..., Any]:
         return _in_language(i18n, staff_language, render)
@@ -52,6 +58,7 @@ def renderers(i18n: I18n, staff_language: str, faq: FaqCatalogue | None = None) 
         card=staff(card_with_topic),
         topic_recreated=staff(topic_recreated),
         user_blocked=staff(user_blocked),
+        history=staff(lambda ticket, entries, total: history(ticket, entries, total, tz)),
         card_markup=staff(card_markup),
     )
 
@@ -110,16 +117,8 @@ def card(ticket: Ticket, files: int, topic: str | None = None) -> str:
         "<b>Company:</b> {company}\n"
         "<b>Contact:</b> {contact}\n"
         "<b>Language:</b> {language}\n"
-        "<b>Files:</b> {files}\n\n"
-        "Write in this topic to answer the user. Messages starting with // or /note stay "
-        "internal."
-    )
-    if ticket.previous_ticket_id is not None:
-        text += "\n\n" + _(
-            "↩️ This follows the user's earlier ticket no. {id} (/find {id}), resolved more "
-            "than a week ago."
-        ).format(id=f"{ticket.previous_ticket_id:06d}")
-    return text.format(
+        "<b>Files:</b> {files}"
+    ).format(
         number=ticket.number,
         kind=kind_with_topic(ticket.kind, topic),
         right=right,
@@ -130,6 +129,22 @@ def card(ticket: Ticket, files: int, topic: str | None = None) -> str:
         language=ticket.language.upper(),
         files=files,
     )
+    if ticket.previous_ticket_id is not None:
+        text += "\n\n" + _(
+            "↩️ This follows the user's earlier ticket no. {id} (/find {id}), resolved more "
+            "than a week ago."
+        ).format(id=f"{ticket.previous_ticket_id:06d}")
+    if ticket.topic_id is not None:
+        how = _(
+            "Write in this topic to answer the user. Messages starting with // or /note stay "
+            "internal."
+        )
+    else:
+        how = _(
+            "Reply to this card, or to any message of this ticket, to answer the user. "
+            "Messages starting with // or /note stay internal."
+        )
+    return f"{text}\n\n{how}\n{marks()}"
 
 
 def topic_recreated(ticket: Ticket) -> str:
@@ -150,6 +165,50 @@ def closed(ticket: Ticket) -> str:
 
 def staff_only() -> str:
     return _("Only the desk's staff can act here; nothing was changed.")
+
+
+def marks() -> str:
+    return _(
+        "Under your messages: 👌 delivered, ⚡ not yet (retrying), 💔 the user blocked the bot, "
+        "🤷 refused by Telegram."
+    )
+
+
+def content_label(kind: str | None) -> str:
+    labels = {
+        "photo": _("photo"),
+        "video": _("video"),
+        "document": _("file"),
+        "voice": _("voice message"),
+        "audio": _("audio"),
+        "sticker": _("sticker"),
+        "animation": _("GIF"),
+        "video_note": _("video message"),
+    }
+    return labels.get(kind or "text", _("attachment"))
+
+
+def history(ticket: Ticket, entries: Sequence[RelayedMessage], total: int, tz: tzinfo = UTC) -> str:
+    """The conversation so far, one line a message: time, who, what (the summary re-posted
+    in a re-created topic)."""
+    head = _("🗂 <b>{number}: the conversation so far</b> (last {shown} of {total})").format(
+        number=ticket.number, shown=len(entries), total=total
+    )
+    lines = [head]
+    for entry in entries:
+        who = "👤" if entry.direction == TO_STAFF else "💬"
+        what = escape(_shorten(entry.preview or "", HISTORY_PREVIEW))
+        if entry.content not in (None, "text"):
+            what = f"[{content_label(entry.content)}] {what}".rstrip()
+        lines.append(f"{entry.created_at.astimezone(tz):%d.%m %H:%M} {who} {what}")
+    while len("\n".join(lines)) > HISTORY_TEXT_LIMIT and len(lines) > 2:
+        del lines[1]  # the oldest go first
+    return "\n".join(lines)
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def card_markup(ticket: Ticket) -> dict[str, Any]:

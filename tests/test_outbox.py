@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,8 +80,11 @@ class Hooks:
     async def on_chat_migrated(self, old_chat_id: int, new_chat_id: int) -> None:
         self.migrated.append((old_chat_id, new_chat_id))
 
-    async def on_delivered(self, row: OutboxMessage) -> None:
+    async def on_delivered(self, row: OutboxMessage, message_ids: Sequence[int]) -> None:
         self.delivered.append(row.id)
+
+    async def on_undelivered(self, row: OutboxMessage, status: str, *, first: bool) -> None:
+        return None
 
 
 @dataclass

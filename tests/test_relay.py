@@ -12,6 +12,10 @@ from tests.helpers import eventually
 from tests.test_intake_dialog import file_a_complaint
 
 
+def ticket_topic_name(ticket: Ticket) -> str:
+    return f"{ticket.number} · ACME Korea · Контрафактные товары · {ticket.language.upper()}"
+
+
 async def filed(app: RunningBot, user: UserDriver) -> Ticket:
     """File a complaint and wait until its topic exists."""
     summary = await file_a_complaint(app, user)
@@ -86,10 +90,16 @@ async def test_a_stranger_in_the_staff_chat_is_refused(
     await user.expect_no_message(within=0.5)
 
 
-async def test_a_deleted_topic_is_recreated(desk_app: RunningBot, staff_chat: GroupDriver) -> None:
+async def test_a_deleted_topic_is_recreated_with_the_card_and_history(
+    desk_app: RunningBot, staff_chat: GroupDriver, specialist: UserDriver
+) -> None:
     user = desk_app.stand.create_user("Jane", language_code="en")
     ticket = await filed(desk_app, user)
     await staff_chat.expect_messages(2, thread_id=ticket.topic_id)
+    await user.send("The shop is on <b>Abay</b> street")
+    await staff_chat.expect_message(thread_id=ticket.topic_id)
+    await specialist.send("Спасибо, проверим", chat=staff_chat, thread_id=ticket.topic_id)
+    await user.expect_message()
     await desk_app.bot.delete_forum_topic(staff_chat.id, ticket.topic_id)
     await user.send("Any news?")
 
@@ -99,10 +109,27 @@ async def test_a_deleted_topic_is_recreated(desk_app: RunningBot, staff_chat: Gr
 
     moved = await eventually(current, lambda t: t is not None and t.topic_id != ticket.topic_id)
     assert moved is not None and moved.topic_id not in (None, ticket.topic_id)
-    arrived = await staff_chat.expect_messages(2, thread_id=moved.topic_id)
-    assert sorted(m["text"] for m in arrived) == sorted(
-        ["Any news?", f"Прежняя тема {ticket.number} была удалена; переписка продолжается здесь."]
-    )  # the waiting message is retried at once, the notice follows it
+    # Named as the ticket stands now: the specialist's answer took it (🛠).
+    assert [t["name"] for t in staff_chat.topics()] == [f"🛠 {ticket_topic_name(ticket)}"]
+    notice, card, evidence, history, waiting = await staff_chat.expect_messages(
+        5, thread_id=moved.topic_id
+    )
+    assert notice["text"] == (
+        f"Прежняя тема {ticket.number} была удалена; переписка продолжается здесь."
+    )
+    assert card["text"].startswith(f"🆕 {ticket.number}")
+    assert "photo" in evidence
+    lines = history["text"].splitlines()
+    assert lines[0] == f"🗂 {ticket.number}: история переписки (последние 3 из 3)"
+    assert [line.split(" ", 2)[2] for line in lines[1:]] == [
+        "👤 The shop is on <b>Abay</b> street",  # the user's own text, shown as written
+        "💬 Спасибо, проверим",
+        "👤 Any news?",
+    ]
+    assert waiting["text"] == "Any news?"  # the message that met the deleted topic, last
+    async with desk_app.resources.sessionmaker() as session:
+        stored = await session.get(Ticket, ticket.id)
+    assert stored is not None and stored.card_message_id == card["message_id"]
 
 
 async def test_a_blocked_user_is_marked_and_staff_are_told(

@@ -34,6 +34,7 @@ from sqlalchemy import ColumnElement, and_, case, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import WorkingHours
+from bot.services.desk import place_of
 from bot.services.outbox import PRIORITY_NOTICE, PRIORITY_RELAY, Kind, Outbox
 from bot.services.ports import DeliveryError, Messenger, Permanent, RetryLater, ThreadNotFound
 from bot.services.working_hours import is_open, next_opening, working_time
@@ -580,13 +581,18 @@ class Lifecycle:
         )
 
     def _tell_topic(self, session: AsyncSession, ticket: Ticket, text: str) -> None:
-        if ticket.topic_id is None or ticket.staff_chat_id is None:
+        """In the ticket's topic or, in a group without topics, under its card."""
+        place = place_of(ticket)
+        if place is None:
             return  # not handed off yet: its card will show where it stands
+        params: dict[str, Any] = {"text": text}
+        if place.reply_to is not None:
+            params["reply_to"] = place.reply_to
         Outbox(session).enqueue(
             Kind.TEXT,
-            ticket.staff_chat_id,
-            {"text": text},
-            thread_id=ticket.topic_id,
+            place.chat_id,
+            params,
+            thread_id=place.thread_id,
             priority=PRIORITY_RELAY,
             ticket_id=ticket.id,
         )

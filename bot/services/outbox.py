@@ -10,8 +10,10 @@
 `OutboxWorker` leases due rows (priority, then age), sends them through a `Messenger`, and
 records the outcome: done (and the relayed message "delivered"), later (429: after
 `retry_after`; 5xx, timeouts: exponential backoff with jitter; relay "retrying"), blocked
-(403: `hooks.on_blocked`), failed (refused, or too many attempts). A lost topic is re-created by
-`hooks.on_thread_lost` and the message sent there at once; a migrated group is followed.
+(403: `hooks.on_blocked`), failed (refused, or too many attempts); the hooks hear of each
+(`on_delivered`, `on_undelivered`). A lost topic is re-created by `hooks.on_thread_lost` and
+the message sent there in its turn, after what the hook queued (a notice, the card); a migrated
+group is followed.
 
 Pacing is per chat (≈1 msg/s private, ≈20 msg/min group, a forum's topics sharing one budget)
 and overall (≈30 msg/s), as token buckets: a chat over budget is simply not due yet, so no
@@ -77,28 +79,34 @@ RELAY_FAILED = "failed"
 
 class Kind(StrEnum):
     TEXT = "text"  # params: text, reply_markup?, reply_to?
+    CARD = "card"  # as text; a ticket's card, whose message id the ticket keeps (on_delivered)
     COPY = "copy"  # params: from_chat_id, message_id, reply_to?
     ALBUM = "album"  # params: from_chat_id, message_ids
     EDIT = "edit"  # params: message_id, text, reply_markup?
+    CAPTION = "caption"  # params: message_id, caption ("" removes it)
     REACT = "react"  # params: message_id, emoji
 
 
 _REQUIRED: Mapping[Kind, frozenset[str]] = {
     Kind.TEXT: frozenset({"text"}),
+    Kind.CARD: frozenset({"text"}),
     Kind.COPY: frozenset({"from_chat_id", "message_id"}),
     Kind.ALBUM: frozenset({"from_chat_id", "message_ids"}),
     Kind.EDIT: frozenset({"message_id", "text"}),
+    Kind.CAPTION: frozenset({"message_id", "caption"}),
     Kind.REACT: frozenset({"message_id", "emoji"}),
 }
 _OPTIONAL: Mapping[Kind, frozenset[str]] = {
     Kind.TEXT: frozenset({"reply_markup", "reply_to"}),
+    Kind.CARD: frozenset({"reply_markup", "reply_to"}),
     Kind.COPY: frozenset({"reply_to"}),
     Kind.ALBUM: frozenset(),
     Kind.EDIT: frozenset({"reply_markup"}),
+    Kind.CAPTION: frozenset(),
     Kind.REACT: frozenset(),
 }
 # Kinds that post a new message: paced per chat, and they deliver the row's relayed message.
-POSTING = frozenset({Kind.TEXT, Kind.COPY, Kind.ALBUM})
+POSTING = frozenset({Kind.TEXT, Kind.CARD, Kind.COPY, Kind.ALBUM})
 
 
 class Outbox:
@@ -167,8 +175,14 @@ class OutboxHooks(Protocol):
         """A group got a new id: store it wherever the old one is kept."""
         ...
 
-    async def on_delivered(self, row: OutboxMessage) -> None:
-        """After the row is recorded done (`row.result_message_id` set): e.g. a ✓ reaction."""
+    async def on_delivered(self, row: OutboxMessage, message_ids: Sequence[int]) -> None:
+        """After the row is recorded done (`row.result_message_id` set; `message_ids`: every
+        message it posted, an album's in order): e.g. a ✓ reaction."""
+        ...
+
+    async def on_undelivered(self, row: OutboxMessage, status: str, *, first: bool) -> None:
+        """After a posting row of a relayed message is recorded retrying, blocked or failed
+        (`status`, one of the RELAY_* values); `first`: its first failure."""
         ...
 
 
@@ -184,7 +198,10 @@ class NoHooks:
     async def on_chat_migrated(self, old_chat_id: int, new_chat_id: int) -> None:
         return None
 
-    async def on_delivered(self, row: OutboxMessage) -> None:
+    async def on_delivered(self, row: OutboxMessage, message_ids: Sequence[int]) -> None:
+        return None
+
+    async def on_undelivered(self, row: OutboxMessage, status: str, *, first: bool) -> None:
         return None
 
 
@@ -354,6 +371,10 @@ class GroupCommit:
 
 class _LeaseLost(Exception):
     """Another worker took the row (our lease ran out): write nothing more about it."""
+
+
+class _Moved(Exception):
+    """The row's topic was re-created and the row pointed at it: send it in its turn."""
 
 
 class OutboxWorker:
@@ -548,6 +569,13 @@ class OutboxWorker:
         """Send one row and record the outcome."""
         try:
             result = await self._attempt(row)
+        except _Moved:
+            # The topic was re-created: what the hook queued there (a notice, the card) goes
+            # first, this row after it, in the conversation's order. Not a failure.
+            await self._settle(
+                row, None, status=PENDING, next_attempt_at=self._now(), lease_until=None
+            )
+            self.wake()
         except RetryLater as later:
             await self._retry_later(row, later.seconds, str(later))
         except Transient as error:
@@ -583,6 +611,7 @@ class OutboxWorker:
                     raise
                 followed.add(ThreadNotFound)
                 await self._follow_thread(row)
+                raise _Moved from None
             except ChatMigrated as migrated:
                 if ChatMigrated in followed:
                     raise
@@ -595,7 +624,7 @@ class OutboxWorker:
     async def _send(self, row: OutboxMessage, params: Mapping[str, Any]) -> list[int]:
         m = self._messenger
         kind = Kind(row.kind)  # _params checked it
-        if kind is Kind.TEXT:
+        if kind in (Kind.TEXT, Kind.CARD):
             sent = await m.send_text(
                 row.chat_id,
                 params["text"],
@@ -624,6 +653,9 @@ class OutboxWorker:
                 params["text"],
                 reply_markup=params.get("reply_markup"),
             )
+            return []
+        if kind is Kind.CAPTION:
+            await m.edit_caption(row.chat_id, params["message_id"], params["caption"] or None)
             return []
         await m.react(row.chat_id, params["message_id"], params["emoji"])
         return []
@@ -700,7 +732,7 @@ class OutboxWorker:
         )
         self.sent += 1
         try:
-            await self._hooks.on_delivered(row)
+            await self._hooks.on_delivered(row, message_ids)
         except Exception:  # the row is delivered and recorded; a hook's bug changes nothing
             log.exception("outbox: row %s: on_delivered failed", row.id)
 
@@ -725,6 +757,7 @@ class OutboxWorker:
     ) -> None:
         """Back to pending until `seconds` from now; the rows behind it wait too (heads)."""
         at = self._now() + timedelta(seconds=seconds)
+        first = row.last_error is None
         await self._settle(
             row,
             RELAY_RETRYING,
@@ -736,14 +769,25 @@ class OutboxWorker:
         )
         self.retried += 1
         log.info("outbox: row %s (%s) again in %.1f s: %s", row.id, row.kind, seconds, error)
+        await self._tell_undelivered(row, RELAY_RETRYING, first=first)
 
     async def _finish(
         self, row: OutboxMessage, status: str, relay_status: str, error: str, **extra: Any
     ) -> None:
+        first = row.last_error is None
         await self._settle(
             row, relay_status, status=status, lease_until=None, last_error=error[:1000], **extra
         )
         log.warning("outbox: row %s (%s) %s: %s", row.id, row.kind, status, error)
+        await self._tell_undelivered(row, relay_status, first=first)
+
+    async def _tell_undelivered(self, row: OutboxMessage, status: str, *, first: bool) -> None:
+        if row.relay_id is None or row.kind not in POSTING:
+            return
+        try:
+            await self._hooks.on_undelivered(row, status, first=first)
+        except Exception:  # the outcome is recorded; a hook's bug changes nothing
+            log.exception("outbox: row %s: on_undelivered failed", row.id)
 
     async def _release(self, row: OutboxMessage) -> None:
         """Give a leased row back untried (the worker is stopping)."""

@@ -59,8 +59,16 @@ class Messenger(Protocol):
         """Replace a text; an edit that changes nothing counts as done."""
         ...
 
+    async def edit_caption(self, chat_id: int, message_id: int, caption: str | None) -> None:
+        """Replace a media message's caption (None removes it); no change counts as done."""
+        ...
+
+    async def is_forum(self, chat_id: int) -> bool:
+        """Whether the group has topics."""
+        ...
+
     async def create_topic(self, chat_id: int, name: str) -> int:
-        """Create a forum topic; returns its thread id."""
+        """Create a forum topic; returns its thread id (NotAForum: the group has no topics)."""
         ...
 
     async def react(self, chat_id: int, message_id: int, emoji: str) -> None:
@@ -107,6 +115,10 @@ class Blocked(DeliveryError):
 
 class ThreadNotFound(DeliveryError):
     """The forum topic was deleted or archived: re-create it, then send again."""
+
+
+class NotAForum(DeliveryError):
+    """The group has no topics (they were never turned on, or were turned off)."""
 
 
 class ReplyNotFound(DeliveryError):

@@ -1,4 +1,6 @@
-"""The tickets' lifecycle SQL: conditional status changes, staff listings, search, sweeps.
+"""Tickets and what was carried for them: which ticket a staff message belongs to, the messages
+waiting for a ticket's place among staff, a ticket's conversation so far; and the lifecycle's SQL:
+conditional status changes, staff listings, search, sweeps.
 
 A status change is one compare-and-set UPDATE (`... WHERE status IN (...)`): of two
 specialists pressing Take at once, the database lets exactly one match; the other's UPDATE
@@ -8,22 +10,171 @@ refreshes the ticket it holds).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import RelayedMessage, Ticket, TicketEvent, User
+from db.models import OutboxMessage, RelayedMessage, Ticket, TicketAttachment, TicketEvent, User
 
 LIKE_ESCAPE = "\\"
+
+
+def _unplaced() -> ColumnElement[bool]:
+    """Tickets not yet handed to staff: no group stored (the durable "to hand off" mark)."""
+    return Ticket.staff_chat_id.is_(None)
+
+
+def _placed() -> ColumnElement[bool]:
+    """Tickets with a place among staff: a topic, or a delivered card in a plain group."""
+    return and_(
+        Ticket.staff_chat_id.is_not(None),
+        or_(Ticket.topic_id.is_not(None), Ticket.card_message_id.is_not(None)),
+    )
 
 
 class TicketRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    @property
+    def _postgres(self) -> bool:
+        return self._session.bind is not None and self._session.bind.dialect.name == "postgresql"
+
+    async def next_to_hand_off(self) -> int | None:
+        """The id of the oldest ticket not handed to staff (read without a lock: the caller
+        takes the ticket's topic lock, then `to_hand_off`)."""
+        return await self._session.scalar(
+            select(Ticket.id).where(_unplaced()).order_by(Ticket.id).limit(1)
+        )
+
+    async def to_hand_off(self, ticket_id: int) -> Ticket | None:
+        """The ticket, if it is still not handed to staff; on PostgreSQL its row is locked until
+        the caller's transaction ends, so two replicas never hand off one ticket."""
+        query = select(Ticket).where(Ticket.id == ticket_id, _unplaced())
+        if self._postgres:
+            query = query.with_for_update()
+        return await self._session.scalar(query)
+
+    async def place(self, ticket_id: int, chat_id: int, topic_id: int | None) -> bool:
+        """Store where the ticket went, unless someone stored it first."""
+        result = await self._session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, _unplaced())
+            .values(staff_chat_id=chat_id, topic_id=topic_id)
+            .execution_options(synchronize_session="fetch")
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def of_topic(self, chat_id: int, thread_id: int) -> Ticket | None:
+        return await self._session.scalar(
+            select(Ticket).where(Ticket.staff_chat_id == chat_id, Ticket.topic_id == thread_id)
+        )
+
+    async def of_staff_message(self, chat_id: int, message_id: int) -> Ticket | None:
+        """The ticket a message in the staff chat belongs to, from what was stored when it was
+        sent or relayed: its card, a copy of the user's message, a staff message relayed to the
+        user, or anything else the bot posted for the ticket (evidence, notices)."""
+        card = await self._session.scalar(
+            select(Ticket).where(
+                Ticket.staff_chat_id == chat_id, Ticket.card_message_id == message_id
+            )
+        )
+        if card is not None:
+            return card
+        relayed = await self._session.scalar(
+            select(RelayedMessage.ticket_id)
+            .where(
+                or_(
+                    and_(
+                        RelayedMessage.target_chat_id == chat_id,
+                        RelayedMessage.target_message_id == message_id,
+                    ),
+                    and_(
+                        RelayedMessage.source_chat_id == chat_id,
+                        RelayedMessage.source_message_id == message_id,
+                    ),
+                )
+            )
+            .limit(1)
+        )
+        if relayed is None:
+            relayed = await self._session.scalar(
+                select(OutboxMessage.ticket_id)
+                .where(
+                    OutboxMessage.chat_id == chat_id,
+                    OutboxMessage.result_message_id == message_id,
+                    OutboxMessage.ticket_id.is_not(None),
+                )
+                .limit(1)
+            )
+        return await self._session.get(Ticket, relayed) if relayed is not None else None
+
+    async def attachments(self, ticket_id: int) -> list[TicketAttachment]:
+        rows = await self._session.scalars(
+            select(TicketAttachment)
+            .where(TicketAttachment.ticket_id == ticket_id)
+            .order_by(TicketAttachment.id)
+        )
+        return list(rows)
+
+    async def waiting(self, status: str, ticket_id: int | None = None) -> list[RelayedMessage]:
+        """Messages with `status` (waiting for their ticket's place) whose ticket has one now;
+        all tickets' when `ticket_id` is None."""
+        query = (
+            select(RelayedMessage)
+            .join(Ticket, Ticket.id == RelayedMessage.ticket_id)
+            .where(RelayedMessage.status == status, _placed())
+            .order_by(RelayedMessage.id)
+        )
+        if ticket_id is not None:
+            query = query.where(RelayedMessage.ticket_id == ticket_id)
+        return list(await self._session.scalars(query))
+
+    async def album_parts(
+        self, chat_id: int, media_group_id: str, status: str | None = None
+    ) -> list[RelayedMessage]:
+        """An album's relayed parts (with `status`, if given), in the order they were sent."""
+        query = select(RelayedMessage).where(
+            RelayedMessage.source_chat_id == chat_id,
+            RelayedMessage.media_group_id == media_group_id,
+        )
+        if status is not None:
+            query = query.where(RelayedMessage.status == status)
+        return list(await self._session.scalars(query.order_by(RelayedMessage.source_message_id)))
+
+    async def stale_albums(self, status: str, before: datetime) -> list[tuple[int, str]]:
+        """Albums with parts still in `status` since before `before`."""
+        rows = await self._session.execute(
+            select(RelayedMessage.source_chat_id, RelayedMessage.media_group_id)
+            .where(
+                RelayedMessage.status == status,
+                RelayedMessage.media_group_id.is_not(None),
+                RelayedMessage.created_at < before,
+            )
+            .distinct()
+        )
+        return [(int(chat), str(group)) for chat, group in rows]
+
+    async def history(self, ticket_id: int, limit: int) -> tuple[Sequence[RelayedMessage], int]:
+        """The ticket's last `limit` relayed messages, oldest first, and how many there are."""
+        total = await self._session.scalar(
+            select(func.count())
+            .select_from(RelayedMessage)
+            .where(RelayedMessage.ticket_id == ticket_id)
+        )
+        rows = await self._session.scalars(
+            select(RelayedMessage)
+            .where(RelayedMessage.ticket_id == ticket_id)
+            .order_by(RelayedMessage.id.desc())
+            .limit(limit)
+        )
+        return list(reversed(list(rows))), int(total or 0)
+
+    # -- lifecycle ---------------------------------------------------------------------------
 
     async def move(self, ticket_id: int, from_statuses: Collection[str], **values: Any) -> bool:
         """Set `values` if the ticket's status is one of `from_statuses`; True if it was."""
@@ -111,14 +262,15 @@ class TicketRepository:
     async def unanswered(
         self, open_statuses: Collection[str], created_before: datetime, limit: int
     ) -> list[Ticket]:
-        """Open tickets with a topic, no first answer, not flagged yet, filed before then."""
+        """Open tickets handed to staff (a topic, or a card in a group without topics), with no
+        first answer, not flagged yet, filed before then."""
         rows = await self._session.scalars(
             select(Ticket)
             .where(
                 Ticket.status.in_(list(open_statuses)),
                 Ticket.first_response_at.is_(None),
                 Ticket.waiting_alert_at.is_(None),
-                Ticket.topic_id.is_not(None),
+                Ticket.staff_chat_id.is_not(None),
                 Ticket.created_at <= created_before,
             )
             .order_by(Ticket.id)
