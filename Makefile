@@ -29,7 +29,7 @@ run: $(STAMP) i18n-compile
 # tests that start the bot again on PostgreSQL + Redis (IPDESK_TEST_BACKEND, tests/conftest.py).
 test: $(STAMP) i18n-compile
 	$(PY) -m pytest -q -p no:cacheprovider
-	IPDESK_TEST_BACKEND=pg $(PY) -m pytest -q -p no:cacheprovider --reruns 1
+	IPDESK_TEST_BACKEND=pg $(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP) i18n-compile
 	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

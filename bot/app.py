@@ -47,8 +47,8 @@ from bot.middlewares import (
     UserMiddleware,
     once,
 )
-from bot.middlewares.throttle import ThrottleMiddleware
 from bot.middlewares.db import ShortTransactions
+from bot.middlewares.throttle import ThrottleMiddleware
 from bot.profile import publish_profile, publish_staff_commands
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
@@ -281,6 +281,7 @@ def create_dispatcher(
         dead_letters=DeadLetterService(resources.sessionmaker),
         faq=resources.faq,
         faq_matcher=resources.faq_matcher,
+        redelivered=intake.reshow,  # a skipped redelivery shows the dialog where it stands
         broadcasts=BroadcastRunner(
             resources.sessionmaker,
             admin_views.renderers(resources.i18n),
@@ -292,7 +293,6 @@ def create_dispatcher(
     dp.update.outer_middleware(resources.metrics.inner)
     dp.update.outer_middleware(resources.tracker)
     dp.update.outer_middleware(DbSessionMiddleware(resources.sessionmaker))
-    dp.update.outer_middleware(once.check)  # a redelivered update already committed: skip
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(
         UserI18nMiddleware(
@@ -301,6 +301,7 @@ def create_dispatcher(
             staff_language=settings.staff_language,
         )
     )
+    dp.update.outer_middleware(once.check)  # a redelivered update already committed: skip
     dp.update.outer_middleware(ThrottleMiddleware())  # reads the user and speaks their language
     dp.update.middleware(once.mark)  # the handler's first commit records the update
 

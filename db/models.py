@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.engine import Dialect
@@ -474,3 +475,6 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime] = mapped_column(
         default=utcnow, server_default=func.now(), index=True
     )
+    # The handler returned after that commit (its reply went out); False after an outage
+    # between the commit and the reply, so a redelivery shows the person where they stand.
+    finished: Mapped[bool] = mapped_column(default=False, server_default=false())

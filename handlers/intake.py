@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -11,7 +12,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from aiogram.utils.i18n import I18n
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,7 +23,7 @@ from bot.services.faq import FaqCatalogue
 from bot.services.intake import AnswerError, IntakeService, Step
 from bot.services.reminders import SWEEP_SECONDS, ReminderSweep
 from bot.services.working_hours import is_open, now_in, utc_offset
-from db.models import Draft, User
+from db.models import Draft, Ticket, User
 from handlers import intake_views as views
 from handlers.callbacks import ComplaintCb, MenuAction, MenuCb
 from handlers.screens import refuse_stale, show
@@ -243,10 +244,7 @@ async def button(
         elif action == "confirm" and draft.step == Step.SUMMARY:
             ticket = await service.submit(draft, user)
             await state.clear()
-            now = now_in(settings.tz)
-            hours = views.describe_hours(settings.hours, utc_offset(now))
-            receipt = views.receipt(ticket, hours, is_open(settings.hours, now))
-            await show(query, receipt, views.receipt_keyboard(ticket))
+            await show(query, receipt(ticket, settings), views.receipt_keyboard(ticket))
             return await delivery.handoff()  # its topic now; the sweep retries on failure
         elif step != draft.step:
             return await refuse_stale(query)  # a button from an earlier question
@@ -284,6 +282,54 @@ async def screen(
     if draft.step == Step.SUMMARY:
         return views.summary(draft, files, faq.title(draft.faq_entry_id, lang))
     return views.question(Step(draft.step), files)
+
+
+def receipt(ticket: Ticket, settings: Settings) -> str:
+    now = now_in(settings.tz)
+    hours = views.describe_hours(settings.hours, utc_offset(now))
+    return views.receipt(ticket, hours, is_open(settings.hours, now))
+
+
+async def reshow(update: Update, data: dict[str, Any]) -> None:
+    """An update delivered again after it took effect: show where the complaint stands.
+
+    Its first delivery committed (so it is not handled twice) but may have failed before the
+    reply went out: an outage right after the commit answers 503, and the person would wait
+    for a next question that never comes. So the dialog's current screen (or, after Confirm,
+    the receipt) is shown again; if the first reply did arrive, this is one repeated screen,
+    the duplicate an after-effect fault is allowed (conventions).
+    """
+    user: User | None = data.get("user")
+    query, message = update.callback_query, update.message
+    if user is None:
+        return
+    if query is not None:
+        if not isinstance(query.message, Message) or not (query.data or "").startswith("c:"):
+            return
+        chat = query.message.chat
+    elif message is not None and not (message.text or "").startswith("/"):
+        chat = message.chat
+    else:
+        return
+    if chat.type != ChatType.PRIVATE:
+        return
+    service = IntakeService(data["session"])
+    markup: InlineKeyboardMarkup | None
+    draft = await service.open_draft(user.id)
+    if draft is not None:
+        await data["state"].set_state(STATES[Step(draft.step)])
+        text, markup = await screen(service, draft, data["faq"], user.language)
+    elif query is not None and ComplaintCb.unpack(query.data or "").action == "confirm":
+        ticket = await service.last_filed(user.id)
+        if ticket is None:
+            return
+        text, markup = receipt(ticket, data["settings"]), views.receipt_keyboard(ticket)
+    else:
+        return
+    if query is not None:
+        await show(query, text, markup)
+    else:
+        await data["bot"].send_message(chat.id, text, reply_markup=markup)
 
 
 async def current(service: IntakeService, user: User, state: FSMContext) -> Draft | None:

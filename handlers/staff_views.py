@@ -144,7 +144,7 @@ def card(ticket: Ticket, files: int, topic: str | None = None) -> str:
             "Reply to this card, or to any message of this ticket, to answer the user. "
             "Messages starting with // or /note stay internal."
         )
-    return f"{text}\n\n{how}\n{marks()}"
+    return f"{text}\n\n{how}"
 
 
 def topic_recreated(ticket: Ticket) -> str:
@@ -279,11 +279,14 @@ def unknown_staff(name: str) -> str:
 
 
 def unknown_command() -> str:
-    return _(
+    """Staff's help: the commands, and what the marks under their messages mean (not on the
+    card, which must leave room for the longest complaint)."""
+    commands = _(
         "Unknown command; nothing was sent to the user. In a ticket's topic: /take, "
         "/assign @name, /resolve, /close, /reopen, /note, /canned. Anywhere here: "
         "/tickets [new|mine|waiting], /find."
     )
+    return f"{commands}\n{marks()}"
 
 
 def admin_only() -> str:

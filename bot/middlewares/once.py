@@ -7,10 +7,12 @@ typed answer in the complaint dialog is not: delivered twice, it would also answ
 question. So the update id is written with the first commit its handler makes, in the same
 transaction (`db.engine.add_with_commit`), and an update found there is skipped.
 
-`check` is an outer middleware placed before the user is loaded (its read shares that
-transaction); `mark` is an inner one, so the user middleware's own commit does not carry
-the mark: only a handler's effect does. An update that committed nothing (an FAQ answer) is
-simply handled again.
+`check` is an outer middleware placed after the user and their language are loaded; `mark`
+is an inner one, so the user middleware's own commit does not carry the mark: only a
+handler's effect does. An update that committed nothing (an FAQ answer) is simply handled
+again. A skipped update may have lost its reply (the first delivery failed after its commit),
+so `check` hands it to the `redelivered` callable of the dispatcher's data, if any, which
+shows the person where they stand again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram.types import TelegramObject, Update
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import add_with_commit
@@ -35,19 +38,30 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 async def check(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-    if isinstance(event, Update) and await ProcessedUpdateRepository(data["session"]).seen(
-        event.update_id
-    ):
-        log.info("update handled before; skipped", extra={"update_id": event.update_id})
-        data["update_skipped"] = True
-        return None
-    return await handler(event, data)
+    if not isinstance(event, Update):
+        return await handler(event, data)
+    finished = await ProcessedUpdateRepository(data["session"]).seen(event.update_id)
+    if finished is None:
+        return await handler(event, data)
+    log.info("update handled before; skipped", extra={"update_id": event.update_id})
+    data["update_skipped"] = True
+    redelivered = data.get("redelivered")
+    if not finished and redelivered is not None:
+        await redelivered(event, data)
+    return None
 
 
 async def mark(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-    if isinstance(event, Update):
-        add_with_commit(data["session"], ProcessedUpdate(update_id=event.update_id))
-    return await handler(event, data)
+    if not isinstance(event, Update):
+        return await handler(event, data)
+    session: AsyncSession = data["session"]
+    processed = ProcessedUpdate(update_id=event.update_id)
+    add_with_commit(session, processed)
+    result = await handler(event, data)
+    if inspect(processed).persistent:  # the handler committed an effect, then replied
+        processed.finished = True
+        await session.commit()
+    return result
 
 
 async def prune(sessionmaker: async_sessionmaker[AsyncSession], keep: timedelta = KEEP) -> int:

@@ -14,11 +14,11 @@ class ProcessedUpdateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def seen(self, update_id: int) -> bool:
-        found = await self._session.scalar(
-            select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id == update_id)
+    async def seen(self, update_id: int) -> bool | None:
+        """None: not processed; else whether its handler finished after committing."""
+        return await self._session.scalar(
+            select(ProcessedUpdate.finished).where(ProcessedUpdate.update_id == update_id)
         )
-        return found is not None
 
     async def prune(self, before: datetime) -> int:
         """Forget updates processed before `before` (Telegram gives up redelivering long

@@ -3,14 +3,13 @@ keeps file ids and copies the user's messages, which works at any size."""
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import select
 
 from bot.services.intake import MAX_ATTACHMENTS
 from db.models import DraftAttachment, TicketAttachment
 from sandbox.driver import GroupDriver
 from tests.abuse.support import count, dead_letters, settle, to_step
-from tests.conftest import BACKEND, RunningBot
+from tests.conftest import RunningBot
 from tests.helpers import eventually, tr
 from tests.test_intake_dialog import PNG
 
@@ -49,13 +48,6 @@ async def test_an_oversized_document_is_taken_as_evidence_and_reaches_staff(
     assert await dead_letters(desk_app) == []
 
 
-@pytest.mark.xfail(
-    BACKEND == "pg",
-    reason="known, open: RedisEventIsolation's lock is not first-come-first-served, so 21 files "
-    "sent in a row can be handled out of order and the hint lands on another message (the fix, "
-    "a per-replica FIFO in front of the Redis lock, is on the unmerged issue 7 branch)",
-    strict=False,
-)
 async def test_one_file_too_many_gets_a_translated_hint(app: RunningBot) -> None:
     user = app.stand.create_user("Ivan", language_code="ru")
     await to_step(app, user, "evidence")

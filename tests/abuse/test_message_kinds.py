@@ -10,7 +10,7 @@ import bot.delivery
 from db.models import DraftAttachment, RelayedMessage
 from sandbox.driver import CONTENT_SAMPLES, GroupDriver, UserDriver
 from tests.abuse.support import dead_letters, file_ticket, settle, to_step
-from tests.conftest import BACKEND, RunningBot
+from tests.conftest import RunningBot
 from tests.helpers import eventually, tr
 from tests.test_intake_dialog import PNG
 from tests.test_tickets_load import RelaxedWorker
@@ -80,13 +80,6 @@ def relaxed_outbox(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bot.delivery, "OutboxWorker", RelaxedWorker)
 
 
-@pytest.mark.xfail(
-    BACKEND == "pg",
-    reason="known, open: aiogram's RedisEventIsolation serialises one person's updates but its "
-    "lock is not first-come-first-served, so a burst of messages can be relayed out of order "
-    "(the memory isolation is FIFO); each message still arrives exactly once",
-    strict=False,
-)
 async def test_with_an_active_ticket_every_kind_reaches_staff(
     relaxed_outbox: None, desk_app: RunningBot, staff_chat: GroupDriver
 ) -> None:

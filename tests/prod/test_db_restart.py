@@ -102,13 +102,6 @@ async def file(user: UserDriver, started: asyncio.Event) -> str:
 
 
 @pytest.mark.own_backend  # its database is PostgreSQL in either pass: restart it once
-@pytest.mark.xfail(
-    reason="known, open (issue 8): under load a person can be left without the next question "
-    "after the restart — an update whose first commit landed just before the outage answers "
-    "503, and its redelivery is then skipped as processed, so its reply is never sent; no "
-    "ticket is lost. Passes when run alone.",
-    strict=False,
-)
 async def test_tickets_filed_across_a_database_restart_are_all_kept(
     make_webhook_app: Callable[..., Awaitable[WebhookBot]],
     pg_database: str,

@@ -13,7 +13,9 @@ import pytest
 from aiogram.types import Message
 from aiohttp import web
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
+import handlers.intake
 import handlers.private
 from bot.webhook import SECRET_HEADER, webhook_url
 from db.models import DeadLetter, Draft, ProcessedUpdate, User
@@ -137,6 +139,44 @@ async def test_a_typed_answer_delivered_twice_answers_one_question(
     assert marks and app.resources.metrics.skipped == 1
     redelivered = [a for a in app.stand.webhook_attempts if a.status == 200]
     assert sum(1 for a in redelivered if a.update_id == redelivered[-1].update_id) == 2
+
+
+async def test_a_reply_lost_to_an_outage_after_the_commit_is_shown_on_redelivery(
+    make_webhook_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer is committed, then the database goes away before the next question is
+    rendered: 503, and the redelivery (skipped: the answer is stored) shows the question."""
+    app = await make_webhook_app()
+    user = app.stand.create_user("Jane", language_code="en")
+    await user.send("/complaint")
+    kinds = await user.expect_message()
+    await user.press(kinds, callback_data="c:choose:kind:counterfeit")
+    await user.press(await user.expect_edit(), callback_data="c:choose:right:trademark")
+    await user.press(await user.expect_edit(), callback_data="c:skip:registration:")
+    await user.expect_edit()
+    render = handlers.intake.screen
+    failures = [OperationalError("SELECT count(*)", {}, ConnectionError("connection lost"))]
+
+    async def outage_after_the_commit(*args: object, **kwargs: object) -> object:
+        if failures:
+            raise failures.pop()
+        return await render(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(handlers.intake, "screen", outage_after_the_commit)
+    await user.send("Barakholka market, Almaty")
+    question = await user.expect_message(timeout=10)
+    assert "describe" in question["text"].lower()
+    await user.expect_no_message(within=0.3)  # shown once
+    assert [a.status for a in app.stand.webhook_attempts][-2:] == [503, 200]
+    async with app.resources.sessionmaker() as session:
+        draft = await session.scalar(select(Draft))
+        marks = list(await session.scalars(select(ProcessedUpdate.finished)))
+    assert draft is not None and draft.location == "Barakholka market, Almaty"
+    assert draft.step == "description"
+    assert app.resources.metrics.skipped == 1
+    assert False in marks  # the interrupted update, marked but never finished
+    await user.send("Fake phones with our logo, since May")  # the dialog goes on
+    assert "company" in (await user.expect_message())["text"].lower()
 
 
 async def test_a_redis_outage_answers_503_until_redis_is_back(
