@@ -25,11 +25,15 @@ run: $(STAMP) i18n-compile
 		$(PY) -m bot migrate && exec $(PY) -m sandbox; \
 	fi
 
-# The whole suite on SQLite (with the PostgreSQL, Redis, replica and restart tests), then the
-# tests that start the bot again on PostgreSQL + Redis (IPDESK_TEST_BACKEND, tests/conftest.py).
+# The whole suite on SQLite (with the PostgreSQL, Redis and replica tests), then the tests that
+# start the bot again on PostgreSQL + Redis (IPDESK_TEST_BACKEND, tests/conftest.py), each in
+# TEST_WORKERS processes (pytest-xdist: most tests wait on the stand-in, not the CPU); last,
+# alone, the tests that restart a shared service (marker `serial`).
+TEST_WORKERS ?= 3
 test: $(STAMP) i18n-compile
-	$(PY) -m pytest -q -p no:cacheprovider
-	IPDESK_TEST_BACKEND=pg $(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not serial"
+	IPDESK_TEST_BACKEND=pg $(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) -m "not serial"
+	$(PY) -m pytest -q -p no:cacheprovider -m serial
 
 bench: $(STAMP) i18n-compile
 	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

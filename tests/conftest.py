@@ -54,6 +54,13 @@ def pytest_configure(config: pytest.Config) -> None:
         "backend_independent: in-process logic timed in seconds (flood control) that the "
         "backend does not change; runs in the SQLite pass only",
     )
+    config.addinivalue_line(
+        "markers",
+        "serial: disturbs a shared service (restarts PostgreSQL); `make test` runs these alone, "
+        "after the parallel passes",
+    )
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller compiled the catalogues before it started the workers
     # Compile the catalogues, so a bare `pytest` sees the same texts as `make test`.
     for po_path in LOCALES.glob("*/LC_MESSAGES/messages.po"):
         with po_path.open("rb") as fh:
@@ -121,11 +128,13 @@ def faq_index() -> tuple[FaqBase, FaqMatcher]:
 
 @pytest.fixture(scope="session")
 def suite_database() -> Iterator[str]:
-    """The PostgreSQL pass's database, migrated once, dropped at the end."""
+    """The PostgreSQL pass's database, migrated once, dropped at the end (one per xdist
+    worker: the suite runs in parallel processes)."""
     base = _pg_url()
     if not _reachable(base):
         _unreachable(f"PostgreSQL not reachable at {base}")
-    name = f"{make_url(base).database}_suite"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    name = f"{make_url(base).database}_suite_{worker}"
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     _run(_recreate_database(base, name))
     with ThreadPoolExecutor(1) as pool:  # set up from inside a test's running loop

@@ -102,6 +102,7 @@ async def file(user: UserDriver, started: asyncio.Event) -> str:
 
 
 @pytest.mark.own_backend  # its database is PostgreSQL in either pass: restart it once
+@pytest.mark.serial  # the server restarts under everyone: nothing else may run meanwhile
 async def test_tickets_filed_across_a_database_restart_are_all_kept(
     make_webhook_app: Callable[..., Awaitable[WebhookBot]],
     pg_database: str,
