@@ -1,6 +1,6 @@
 """Tickets end to end: many people filing at once, then a two-way relay under injected faults.
 
-The bot runs as `python -m bot run` runs it (`bot.runner.run_polling`), in a child process of
+The bot runs as `python -m bot run` runs it (`bot.runner.run`), in a child process of
 its own, long-polling the stand-in over loopback; SQLite in a temporary directory. The stand-in
 and the simulated people stay in this process: they cost about as much CPU as the bot (the
 driver scans the event log for every waiting person), and in one process they would be measured
@@ -46,7 +46,7 @@ from sqlalchemy import func, select  # noqa: E402
 import bot.delivery  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
-from bot.runner import run_polling  # noqa: E402
+from bot.runner import run as run_bot  # noqa: E402
 from bot.services.outbox import Backoff, OutboxWorker, Pacing, Rate  # noqa: E402
 from db.engine import create_engine, create_sessionmaker  # noqa: E402
 from db.models import OutboxMessage, Ticket  # noqa: E402
@@ -188,7 +188,7 @@ def child_main(counters: str) -> None:
     """The bot, as `python -m bot run` runs it, with the relaxed outbox worker."""
     bot.delivery.OutboxWorker = BenchWorker  # type: ignore[misc]
     logging.basicConfig(level=logging.ERROR)
-    asyncio.run(run_polling(load_settings(env_file=None)))
+    asyncio.run(run_bot(load_settings(env_file=None)))
     totals = {
         "retried": sum(w.retried for w in WORKERS),
         "ambiguous": sum(w.ambiguous for w in WORKERS),
