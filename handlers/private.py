@@ -56,8 +56,8 @@ async def start(
     await message.answer(texts.welcome(user.first_name), reply_markup=keyboards.main_menu(features))
 
 
-async def show_help(message: Message) -> None:
-    await message.answer(texts.help_text(), reply_markup=keyboards.back_home())
+async def show_help(message: Message, features: Features) -> None:
+    await message.answer(texts.help_text(features), reply_markup=keyboards.back_home())
 
 
 async def show_privacy(message: Message) -> None:
@@ -70,7 +70,7 @@ async def menu(query: CallbackQuery, callback_data: MenuCb, user: User, features
             lambda: texts.welcome(user.first_name),
             lambda: keyboards.main_menu(features),
         ),
-        MenuAction.HELP: (texts.help_text, keyboards.back_home),
+        MenuAction.HELP: (lambda: texts.help_text(features), keyboards.back_home),
         MenuAction.PRIVACY: (texts.privacy_text, keyboards.back_home),
     }
     render_text, render_keyboard = screens[callback_data.action]

@@ -6,6 +6,9 @@ from html import escape
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.features import Features
+from bot.profile import user_commands
+
 
 def welcome(name: str) -> str:
     return _(
@@ -20,17 +23,17 @@ def welcome(name: str) -> str:
     ).format(name=escape(name or "👋"))
 
 
-def help_text() -> str:
-    return _(
-        "<b>What I can do</b>\n\n"
-        "/start — main menu\n"
-        "/language — change the language\n"
-        "/privacy — what data I keep and why\n"
-        "/help — this message\n\n"
+def help_text(features: Features | None = None) -> str:
+    """The commands, as the bot's menu lists them (one list: they cannot drift apart)."""
+    title = _("What I can do")
+    listed = user_commands(features or Features())
+    commands = "\n".join(f"/{c.command} — {c.description}" for c in listed)
+    disclaimer = _(
         "I give general information, not legal advice. Official decisions are taken by the "
         "Committee on Intellectual Property Rights and the National Institute of Intellectual "
         "Property (Kazpatent)."
     )
+    return f"<b>{title}</b>\n\n{commands}\n\n{disclaimer}"
 
 
 def privacy_text() -> str:

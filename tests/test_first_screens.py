@@ -3,6 +3,8 @@ real dispatcher long-polling the stand-in over HTTP."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 
@@ -65,7 +67,9 @@ async def test_help_and_privacy(app: RunningBot, lang: str, command: str, screen
     user = app.stand.create_user(NAMES[lang], language_code=TELEGRAM_CODES[lang])
     await user.send(command)
     reply = await user.expect_message()
-    assert reply["text"] == render(app.resources.i18n, lang, screen)
+    features = app.dp["features"]  # /help lists the commands this deployment offers
+    expected = (lambda: screen(features)) if screen is texts.help_text else screen
+    assert reply["text"] == render(app.resources.i18n, lang, expected)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -82,7 +86,8 @@ async def test_language_switch_is_stored_and_used(app: RunningBot, lang: str) ->
     assert stored is not None and stored.language == target
     await user.send("/help")
     reply = await user.expect_message()
-    assert reply["text"] == render(app.resources.i18n, target, texts.help_text)
+    help_here = lambda: texts.help_text(app.dp["features"])  # noqa: E731
+    assert reply["text"] == render(app.resources.i18n, target, help_here)
 
 
 async def test_language_from_the_main_menu(app: RunningBot) -> None:
@@ -162,7 +167,7 @@ async def test_deep_link_payload_is_kept(app: RunningBot) -> None:
 async def test_a_failing_handler_leaves_a_dead_letter(
     app: RunningBot, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken() -> str:
+    def broken(*_: object) -> str:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(texts, "help_text", broken)
@@ -193,3 +198,29 @@ async def test_profile_is_published_per_language(app: RunningBot) -> None:
         if c.params.get("language_code") == "ko"
     )
     assert "카자흐스탄" in ko.params["description"]
+
+
+@pytest.mark.parametrize("lang", ["kk", "ko"])
+async def test_help_lists_every_command_of_the_menu(desk_app: RunningBot, lang: str) -> None:
+    """With complaints open, /help names /complaint and /mytickets too, as the menu does."""
+    user = desk_app.stand.create_user(NAMES[lang], language_code=TELEGRAM_CODES[lang])
+    await user.send("/help")
+    listed = [
+        line.split(" — ")[0]
+        for line in (await user.expect_message())["text"].splitlines()
+        if line.startswith("/")
+    ]
+    assert listed == [
+        "/start", "/complaint", "/mytickets", "/language", "/settings", "/privacy", "/mydata",
+        "/help",
+    ]  # fmt: skip
+    published = next(
+        c
+        for c in desk_app.stand.bot_requests("setMyCommands")
+        if "all_private_chats" in str(c.params.get("scope"))
+        and c.params.get("language_code") == lang
+    )
+    commands = published.params["commands"]
+    if isinstance(commands, str):
+        commands = json.loads(commands)
+    assert [f"/{c['command']}" for c in commands] == listed

@@ -113,7 +113,7 @@ async def test_no_secret_in_the_logs_of_a_whole_run(
     await specialist.send("We are on it", chat=staff_chat, thread_id=ticket.topic_id)
     assert (await user.expect_message(timeout=10))["text"] == "We are on it"
 
-    def broken() -> str:
+    def broken(*_: object) -> str:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(texts, "help_text", broken)
