@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Any
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Dispatcher, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
+from aiogram.fsm.storage.redis import RedisStorage
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, Update
 from aiogram.utils.i18n import I18n
+from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +33,8 @@ from handlers.callbacks import ComplaintCb, MenuAction, MenuCb
 from handlers.screens import refuse_stale, show
 
 log = logging.getLogger("ipdesk.intake")
+
+RECOVERY_SECONDS = 5.0  # how often a replica looks whether Redis lost the dialog states
 
 
 class Intake(StatesGroup):
@@ -65,6 +71,7 @@ def create_router() -> Router:
     router.message.register(use_buttons, StateFilter(Intake))
     router.callback_query.register(button, ComplaintCb.filter())
     router.startup.register(start_reminders)
+    router.startup.register(start_dialog_recovery)
     return router
 
 
@@ -78,6 +85,53 @@ async def start_reminders(
     render = views.reminder_renderer(i18n, settings.tz)
     sweep = ReminderSweep(sessionmaker, render, delivery.wake)
     delivery.run_every("reminders", SWEEP_SECONDS, sweep.run_once)
+
+
+async def start_dialog_recovery(
+    dispatcher: Dispatcher,
+    bot: Bot,
+    delivery: Delivery,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Dialog states are lost with memory storage at every restart, and with Redis when it
+    restarts empty; the drafts keep where each dialog stands. At start-up (and, with Redis,
+    whenever its marker key has vanished) each unfinished draft's state is put back, so a
+    typed answer is read as an answer, not as a question for the FAQ."""
+    storage = dispatcher.storage
+
+    async def restore() -> int:
+        async with sessionmaker() as session:
+            dialogs = await IntakeService(session).open_dialogs()
+        restored = 0
+        for user_id, step in dialogs:
+            key = StorageKey(bot_id=bot.id, chat_id=user_id, user_id=user_id)
+            if await storage.get_state(key) is None:
+                await storage.set_state(key, STATES[step])
+                restored += 1
+        if restored:
+            log.warning("dialog states restored from the drafts", extra={"count": restored})
+        return restored
+
+    if isinstance(storage, RedisStorage):
+        marker = f"{storage.key_builder.prefix}:alive"  # type: ignore[attr-defined]
+
+        async def check() -> None:
+            try:
+                if not await storage.redis.set(marker, "1", nx=True):
+                    return  # the states are where they were
+            except RedisError:
+                log.warning("dialog recovery: Redis unavailable; looking again soon")
+                return
+            try:  # a new or emptied Redis
+                await restore()
+            except (RedisError, SQLAlchemyError, OSError):
+                log.warning("dialog recovery failed; trying again soon", exc_info=True)
+                with suppress(RedisError):
+                    await storage.redis.delete(marker)
+
+        delivery.run_every("dialog-recovery", RECOVERY_SECONDS, check)  # now, then every 5 s
+    else:
+        await restore()
 
 
 async def begin(

@@ -318,6 +318,15 @@ class IntakeService:
         await self._session.commit()
         return ticket
 
+    async def open_dialogs(self) -> list[tuple[int, Step]]:
+        """(person, step) of every unfinished draft: where each dialog stands."""
+        rows = await self._session.execute(
+            select(Draft.user_id, Draft.step)
+            .where(Draft.submitted_at.is_(None))
+            .order_by(Draft.created_at)
+        )
+        return [(user_id, Step(step)) for user_id, step in rows]
+
     async def last_filed(self, user_id: int) -> Ticket | None:
         """The ticket of the person's most recently submitted draft."""
         return await self._session.scalar(

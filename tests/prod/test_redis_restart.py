@@ -3,12 +3,14 @@ answers are in the draft row, the dialog picks up at the draft's step, nothing i
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from db.models import DeadLetter, Draft, Ticket
+from db.models import DeadLetter, Draft, FaqQuery, Ticket
+from tests.helpers import eventually
 from tests.prod.conftest import RedisServer, WebhookBot
 
 
@@ -80,3 +82,46 @@ async def test_a_button_of_the_current_question_works_without_the_lost_state(
         "trademark",
         "registration",
     )
+
+
+async def test_a_typed_answer_after_a_redis_restart_is_read_as_an_answer(
+    make_webhook_app: Callable[..., Awaitable[WebhookBot]], private_redis: RedisServer
+) -> None:
+    """The states come back from the drafts once the bot sees Redis emptied: the next typed
+    answer continues the dialog instead of being taken for a question to the FAQ."""
+    app = await make_webhook_app(redis_url=private_redis.url)
+    user = app.stand.create_user("Jane", language_code="en")
+    await user.send("/complaint")
+    kinds = await user.expect_message()
+    await user.press(kinds, callback_data="c:choose:kind:online")
+    await user.press(await user.expect_edit(), callback_data="c:choose:right:copyright")
+    await user.press(await user.expect_edit(), callback_data="c:skip:registration:")
+    await user.expect_edit()
+    await app.answered()
+    other = app.stand.create_user("Bek", language_code="en")  # no dialog: no state made up
+    await other.send("/start")
+    await other.expect_message()
+
+    await private_redis.kill()
+    await private_redis.start()
+    client = Redis.from_url(private_redis.url)
+    try:
+
+        async def states() -> list[bytes]:
+            return [key async for key in client.scan_iter(match="*fsm*:state")]
+
+        restored = await eventually(states, lambda keys: len(keys) > 0, within=15)
+        await asyncio.sleep(0.2)
+        restored = await states()
+    finally:
+        await client.aclose()
+    assert len(restored) == 1 and str(user.id).encode() in restored[0]
+
+    await user.send("https://shop.example/fake-books")
+    question = await user.expect_message()
+    assert question["text"].startswith("Describe what happened")
+    async with app.resources.sessionmaker() as session:
+        draft = await session.scalar(select(Draft))
+        asked = await session.scalar(select(func.count()).select_from(FaqQuery))
+    assert draft is not None and draft.location == "https://shop.example/fake-books"
+    assert draft.step == "description" and asked == 0
