@@ -32,7 +32,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.broadcast_delivery import BroadcastRunner
-from bot.config import Settings
+from bot.config import Mode, Settings
 from bot.delivery import Delivery
 from bot.faq.content import FaqBase, load_faq
 from bot.faq.match import FaqMatcher
@@ -48,6 +48,7 @@ from bot.middlewares import (
     once,
 )
 from bot.middlewares.db import ShortTransactions
+from bot.middlewares.retry import RetryOnOutage
 from bot.middlewares.throttle import ThrottleMiddleware
 from bot.profile import publish_profile, publish_staff_commands
 from bot.services.dead_letters import DeadLetterService
@@ -292,6 +293,8 @@ def create_dispatcher(
     register_outermost(dp, resources.metrics.outer)
     dp.update.outer_middleware(resources.metrics.inner)
     dp.update.outer_middleware(resources.tracker)
+    if settings.mode is Mode.POLLING:  # webhook mode answers 503 and Telegram redelivers
+        dp.update.outer_middleware(RetryOnOutage())
     dp.update.outer_middleware(DbSessionMiddleware(resources.sessionmaker))
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(
