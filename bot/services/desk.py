@@ -100,6 +100,29 @@ class Place:
     thread_id: int | None = None
     reply_to: int | None = None
 
+    def enqueue(
+        self,
+        outbox: Outbox,
+        kind: str,
+        params: dict[str, object],
+        *,
+        priority: int,
+        ticket_id: int | None,
+        relay_id: int | None = None,
+    ) -> None:
+        """Queue a message for this place: in the topic, or as a reply to the card."""
+        if self.reply_to is not None:
+            params = {**params, "reply_to": self.reply_to}
+        outbox.enqueue(
+            kind,
+            self.chat_id,
+            params,
+            thread_id=self.thread_id,
+            priority=priority,
+            ticket_id=ticket_id,
+            relay_id=relay_id,
+        )
+
 
 def place_of(ticket: Ticket) -> Place | None:
     """None while the ticket has no topic yet (or, without topics, no delivered card)."""
@@ -231,17 +254,10 @@ class TicketDesk:
         tickets = TicketRepository(session)
         for part in await tickets.attachments(ticket.id):
             if part.source_message_id is not None and ticket.user_id is not None:
-                params: dict[str, object] = {
-                    "from_chat_id": ticket.user_id,
-                    "message_id": part.source_message_id,
-                }
-                if place.reply_to is not None:
-                    params["reply_to"] = place.reply_to
-                outbox.enqueue(
+                place.enqueue(
+                    outbox,
                     Kind.COPY,
-                    place.chat_id,
-                    params,
-                    thread_id=place.thread_id,
+                    {"from_chat_id": ticket.user_id, "message_id": part.source_message_id},
                     priority=PRIORITY_CARD,
                     ticket_id=ticket.id,
                 )
@@ -447,17 +463,10 @@ class TicketDesk:
 
     @staticmethod
     def _queue_copy(outbox: Outbox, relay: RelayedMessage, place: Place) -> None:
-        params: dict[str, object] = {
-            "from_chat_id": relay.source_chat_id,
-            "message_id": relay.source_message_id,
-        }
-        if place.reply_to is not None:
-            params["reply_to"] = place.reply_to
-        outbox.enqueue(
+        place.enqueue(
+            outbox,
             Kind.COPY,
-            place.chat_id,
-            params,
-            thread_id=place.thread_id,
+            {"from_chat_id": relay.source_chat_id, "message_id": relay.source_message_id},
             priority=PRIORITY_RELAY,
             ticket_id=relay.ticket_id,
             relay_id=relay.id,
@@ -467,17 +476,7 @@ class TicketDesk:
     def _post(
         outbox: Outbox, ticket: Ticket, place: Place, text: str, priority: int = PRIORITY_CARD
     ) -> None:
-        params: dict[str, object] = {"text": text}
-        if place.reply_to is not None:
-            params["reply_to"] = place.reply_to
-        outbox.enqueue(
-            Kind.TEXT,
-            place.chat_id,
-            params,
-            thread_id=place.thread_id,
-            priority=priority,
-            ticket_id=ticket.id,
-        )
+        place.enqueue(outbox, Kind.TEXT, {"text": text}, priority=priority, ticket_id=ticket.id)
 
     # -- outbox hooks -----------------------------------------------------------------------
 

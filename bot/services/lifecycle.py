@@ -585,14 +585,6 @@ class Lifecycle:
         place = place_of(ticket)
         if place is None:
             return  # not handed off yet: its card will show where it stands
-        params: dict[str, Any] = {"text": text}
-        if place.reply_to is not None:
-            params["reply_to"] = place.reply_to
-        Outbox(session).enqueue(
-            Kind.TEXT,
-            place.chat_id,
-            params,
-            thread_id=place.thread_id,
-            priority=PRIORITY_RELAY,
-            ticket_id=ticket.id,
+        place.enqueue(
+            Outbox(session), Kind.TEXT, {"text": text}, priority=PRIORITY_RELAY, ticket_id=ticket.id
         )
