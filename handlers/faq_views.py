@@ -12,6 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.faq.content import FaqBase, FaqEntry
 from bot.services.faq import Page
 from handlers.callbacks import FaqEntryCb, FaqNavCb, FaqStaffCb, FaqVoteCb, MenuAction, MenuCb
+from handlers.keyboards import memo_markup
 
 MAX_SOURCES_SHOWN = 3
 
@@ -78,6 +79,22 @@ def entry_keyboard(
     lang: str,
     *,
     ask_staff: bool = True,
+) -> InlineKeyboardMarkup:
+    """Built once per entry, language and variant (`memo_markup`)."""
+    return memo_markup(
+        ("entry", entry.id, tuple(e.id for e in related), page, lang, ask_staff),
+        (entry, *related),
+        lambda: _entry_keyboard(entry, related, page, lang, ask_staff=ask_staff),
+    )
+
+
+def _entry_keyboard(
+    entry: FaqEntry,
+    related: tuple[FaqEntry, ...],
+    page: int,
+    lang: str,
+    *,
+    ask_staff: bool,
 ) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("👍 Helpful"), callback_data=FaqVoteCb(id=entry.id, helpful=True))

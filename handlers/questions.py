@@ -10,6 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.faq.content import FaqEntry
 from bot.faq.match import FaqMatcher, MatchResult, Outcome
 from bot.languages import LANGUAGES
 from bot.services.faq import FaqCatalogue, FaqFeedbackService
@@ -24,6 +25,7 @@ from handlers.callbacks import (
     MenuCb,
     SwitchLanguageCb,
 )
+from handlers.keyboards import memo_markup
 from handlers.screens import replace_markup
 
 # Only the start of a very long message is matched: questions are short, pastes are not.
@@ -63,32 +65,56 @@ def render(
 ) -> tuple[str, InlineKeyboardMarkup]:
     lang = result.lang
     entry = faq.find(result.id) if result.id else None
-    if result.outcome is Outcome.ANSWER and entry is not None:
-        markup = views.entry_keyboard(entry, faq.related(entry), faq.page_of(entry), lang)
-        return views.entry_text(entry, lang), _with_switch(markup, lang, switch_from)
-
-    kb = InlineKeyboardBuilder()
-    if result.outcome is Outcome.GREETING:
+    answer = result.outcome is Outcome.ANSWER and entry is not None
+    if answer:
+        assert entry is not None
+        text = views.entry_text(entry, lang)
+    elif result.outcome is Outcome.GREETING:
         text = _(
             "👋 Glad to help. Type your question about protecting intellectual property in "
             "Kazakhstan, or choose a topic below."
         )
-        kb.button(text=_("📚 Questions and answers"), callback_data=MenuCb(action=MenuAction.FAQ))
     elif result.outcome is Outcome.AMBIGUOUS:
         text = _("I found several answers that may fit. Which one do you mean?")
-        for candidate in filter(None, (faq.find(i) for i in result.top)):
-            kb.button(text=candidate.text(lang).title, callback_data=FaqEntryCb(id=candidate.id))
-        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb())
-        kb.button(text=_("📚 Questions and answers"), callback_data=FaqNavCb())
     else:
         text = _(
             "I'm not sure I understood. Try putting the question differently, choose a topic, "
             "or ask our staff."
         )
+    # Depends only on the content, the language and the choices: built once (memo_markup).
+    choices = result.top if result.outcome is Outcome.AMBIGUOUS else ()
+    markup = memo_markup(
+        (
+            "question",
+            result.outcome,
+            entry.id if answer and entry else None,
+            choices,
+            lang,
+            switch_from == lang,
+        ),
+        (faq.base,),
+        lambda: _with_switch(_markup(result, entry if answer else None, faq), lang, switch_from),
+    )
+    return text, markup
+
+
+def _markup(result: MatchResult, entry: FaqEntry | None, faq: FaqCatalogue) -> InlineKeyboardMarkup:
+    lang = result.lang
+    if entry is not None:
+        return views.entry_keyboard(entry, faq.related(entry), faq.page_of(entry), lang)
+    kb = InlineKeyboardBuilder()
+    if result.outcome is Outcome.GREETING:
+        kb.button(text=_("📚 Questions and answers"), callback_data=MenuCb(action=MenuAction.FAQ))
+    elif result.outcome is Outcome.AMBIGUOUS:
+        for candidate in filter(None, (faq.find(i) for i in result.top)):
+            kb.button(text=candidate.text(lang).title, callback_data=FaqEntryCb(id=candidate.id))
+        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb())
+        kb.button(text=_("📚 Questions and answers"), callback_data=FaqNavCb())
+    else:
         kb.button(text=_("📚 Questions and answers"), callback_data=FaqNavCb())
         kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb())
     kb.adjust(1)
-    return text, _with_switch(kb.as_markup(), lang, switch_from)
+    return kb.as_markup()
 
 
 def _with_switch(markup: InlineKeyboardMarkup, lang: str, current: str) -> InlineKeyboardMarkup:
