@@ -15,7 +15,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import (
@@ -31,6 +30,7 @@ from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.api_session import JsonBodySession
 from bot.broadcast_delivery import BroadcastRunner
 from bot.config import Settings
 from bot.delivery import Delivery
@@ -47,8 +47,8 @@ from bot.middlewares import (
     UserMiddleware,
     once,
 )
-from bot.middlewares.throttle import ThrottleMiddleware
 from bot.middlewares.db import ShortTransactions
+from bot.middlewares.throttle import ThrottleMiddleware
 from bot.profile import publish_profile, publish_staff_commands
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue
@@ -226,9 +226,9 @@ def create_bot(settings: Settings) -> Bot:
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
     session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+        JsonBodySession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
         if settings.telegram_api_base
-        else AiohttpSession()
+        else JsonBodySession()
     )
     # An update's read-only transaction ends before each Bot API call (db/engine.py says why).
     session.middleware(ShortTransactions())
