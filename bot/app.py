@@ -51,7 +51,7 @@ from bot.middlewares.db import ShortTransactions
 from bot.middlewares.throttle import ThrottleMiddleware
 from bot.profile import publish_profile, publish_staff_commands
 from bot.services.dead_letters import DeadLetterService
-from bot.services.faq import FaqCatalogue
+from bot.services.faq import FaqCatalogue, FaqQueryLog
 from bot.services.lifecycle import Lifecycle
 from bot.services.staff_directory import StaffDirectory
 from bot.staff_chat import check_staff_chat
@@ -281,6 +281,7 @@ def create_dispatcher(
         dead_letters=DeadLetterService(resources.sessionmaker),
         faq=resources.faq,
         faq_matcher=resources.faq_matcher,
+        faq_log=FaqQueryLog(resources.sessionmaker),
         broadcasts=BroadcastRunner(
             resources.sessionmaker,
             admin_views.renderers(resources.i18n),

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.faq.content import FaqEntry
 from bot.faq.match import FaqMatcher, MatchResult, Outcome
 from bot.languages import LANGUAGES
-from bot.services.faq import FaqCatalogue, FaqFeedbackService
+from bot.services.faq import FaqCatalogue, FaqQueryLog
 from bot.services.users import UserService
 from db.models import User
 from handlers import faq_views as views
@@ -44,16 +44,14 @@ def create_router() -> Router:
 async def question(
     message: Message,
     user: User,
-    session: AsyncSession,
     faq: FaqCatalogue,
     faq_matcher: FaqMatcher,
+    faq_log: FaqQueryLog,
     i18n: I18n,
 ) -> None:
     text = message.text or ""
     result = faq_matcher.match(text[:MAX_MATCHED_CHARS], user.language)
-    await FaqFeedbackService(session).log_question(
-        user.id, text, result.lang, result.outcome, result.id, result.score
-    )
+    await faq_log.add(user.id, text, result.lang, result.outcome, result.id, result.score)
     # Answer in the language the question was written in.
     with i18n.use_locale(result.lang):
         reply, markup = render(result, faq, switch_from=user.language)
