@@ -8,9 +8,11 @@ question. So the update id is written with the first commit its handler makes, i
 transaction (`db.engine.add_with_commit`), and an update found there is skipped.
 
 `check` is an outer middleware placed before the user is loaded (its read shares that
-transaction); `mark` is an inner one, so the user middleware's own commit does not carry
-the mark: only a handler's effect does. An update that committed nothing (an FAQ answer) is
-simply handled again.
+transaction, and the sender's row comes back with it: one round trip for both); `mark` is an
+inner one, so the user middleware's own commit does not carry the mark: only a handler's
+effect does. An update that committed nothing is simply handled again: an FAQ answer (its
+typed question is logged by group commit, outside the update's transaction:
+`bot.services.faq.FaqQueryLog`) is answered again.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram.types import TelegramObject, Update
+from aiogram.types import User as TgUser
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import add_with_commit
@@ -35,8 +38,11 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 async def check(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+    sender: TgUser | None = data.get("event_from_user")
     if isinstance(event, Update) and await ProcessedUpdateRepository(data["session"]).seen(
-        event.update_id
+        event.update_id,
+        # The user middleware loads the sender next: their row comes along in this query.
+        with_user=sender.id if sender is not None and not sender.is_bot else None,
     ):
         log.info("update handled before; skipped", extra={"update_id": event.update_id})
         data["update_skipped"] = True

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ProcessedUpdate
+from db.models import ProcessedUpdate, User
+
+PRELOADED = "ipdesk.preloaded"  # in the session's info: rows loaded for the next middleware
 
 
 class ProcessedUpdateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def seen(self, update_id: int) -> bool:
-        found = await self._session.scalar(
-            select(ProcessedUpdate.update_id).where(ProcessedUpdate.update_id == update_id)
+    async def seen(self, update_id: int, *, with_user: int | None = None) -> bool:
+        """Whether the update was processed. With `with_user`, that user's row (if any) comes
+        back in the same query and stays in the session, so loading them next costs no
+        round trip (`session.get` finds them in its identity map)."""
+        processed = exists().where(ProcessedUpdate.update_id == update_id)
+        if with_user is None:
+            return bool(await self._session.scalar(select(processed)))
+        one = select(literal(1).label("one")).subquery()
+        query = (
+            select(processed.label("seen"), User)
+            .select_from(one)
+            .outerjoin(User, User.id == with_user)
         )
-        return found is not None
+        row = (await self._session.execute(query)).one()
+        if row.User is not None:  # the identity map holds objects weakly: keep it for the session
+            self._session.info.setdefault(PRELOADED, []).append(row.User)
+        return bool(row.seen)
 
     async def prune(self, before: datetime) -> int:
         """Forget updates processed before `before` (Telegram gives up redelivering long
