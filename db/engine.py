@@ -34,6 +34,7 @@ three round trips, BEGIN, `;`, ROLLBACK: a third of a typed question's database 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import time
 from typing import Any
@@ -44,6 +45,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.util.concurrency import await_only, in_greenlet
+
+log = logging.getLogger("ipdesk.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for the one writer lock
 SQLITE_POOL_SIZE, SQLITE_POOL_OVERFLOW = 20, 80
@@ -273,6 +276,28 @@ def wrote(session: AsyncSession) -> bool:
     return bool(
         session.new or session.dirty or session.deleted or session.sync_session.info.get(_WROTE)
     )
+
+
+async def end_read_transaction(session: AsyncSession, before: str) -> bool:
+    """End the session's transaction if it only read; True if it did. `before` names what
+    should not wait inside it: a Telegram call, a wait for another connection ..."""
+    if not session.in_transaction():
+        return False
+    if session.in_nested_transaction() or wrote(session):
+        log.warning(
+            "a wait inside a transaction with uncommitted writes",
+            extra={"method": before},
+        )
+        return False
+    # Marks queued for the handler's own commit (`add_with_commit`: the update was handled)
+    # wait for it: this commit carries no effect.
+    queued = session.info.pop(WITH_COMMIT, None)
+    try:
+        await session.commit()
+    finally:
+        if queued:
+            session.info[WITH_COMMIT] = queued
+    return True
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -47,11 +47,12 @@ async def question(
     faq: FaqCatalogue,
     faq_matcher: FaqMatcher,
     faq_log: FaqQueryLog,
+    session: AsyncSession,
     i18n: I18n,
 ) -> None:
     text = message.text or ""
     result = faq_matcher.match(text[:MAX_MATCHED_CHARS], user.language)
-    await faq_log.add(user.id, text, result.lang, result.outcome, result.id, result.score)
+    await faq_log.add(session, user.id, text, result.lang, result.outcome, result.id, result.score)
     # Answer in the language the question was written in.
     with i18n.use_locale(result.lang):
         reply, markup = render(result, faq, switch_from=user.language)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.faq.content import FaqBase, FaqCategory, FaqEntry
+from db.engine import end_read_transaction
 from db.models import utcnow
 from db.repositories import FaqRepository
 
@@ -97,6 +98,7 @@ class FaqQueryLog:
 
     async def add(
         self,
+        session: AsyncSession,
         user_id: int | None,
         text: str,
         lang: str,
@@ -104,7 +106,13 @@ class FaqQueryLog:
         entry_id: str | None,
         score: float,
     ) -> None:
-        """Store one typed question; returns once it is committed."""
+        """Store one typed question; returns once it is committed.
+
+        `session` is the update's: its read-only transaction ends first, so that its
+        connection is back in the pool for the batch (forty updates waiting for a batch while
+        holding the pool's every connection would wait for ever).
+        """
+        await end_read_transaction(session, "the FAQ query log")
         row = {
             "user_id": user_id,
             "text": text[:MAX_LOGGED_QUESTION],
