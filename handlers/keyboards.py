@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n.context import get_i18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -73,3 +74,15 @@ def memo_markup(
         _memo.clear()
     _memo[full_key] = ((i18n, *owners), markup)
     return markup
+
+
+def inline_rows(*rows: Sequence[tuple[str, CallbackData]]) -> InlineKeyboardMarkup:
+    """A keyboard from rows of (label, callback data); empty rows are left out. What the
+    builder makes, without its deep copy of every button at each add and export."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=text, callback_data=data.pack()) for text, data in row]
+            for row in rows
+            if row
+        ]
+    )

@@ -7,7 +7,6 @@ from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.faq.content import FaqEntry
@@ -25,7 +24,7 @@ from handlers.callbacks import (
     MenuCb,
     SwitchLanguageCb,
 )
-from handlers.keyboards import memo_markup
+from handlers.keyboards import inline_rows, memo_markup
 from handlers.screens import replace_markup
 
 # Only the start of a very long message is matched: questions are short, pastes are not.
@@ -101,28 +100,24 @@ def _markup(result: MatchResult, entry: FaqEntry | None, faq: FaqCatalogue) -> I
     lang = result.lang
     if entry is not None:
         return views.entry_keyboard(entry, faq.related(entry), faq.page_of(entry), lang)
-    kb = InlineKeyboardBuilder()
+    topics = (_("📚 Questions and answers"), FaqNavCb())
+    staff = (_("💬 Ask our staff"), FaqStaffCb())
     if result.outcome is Outcome.GREETING:
-        kb.button(text=_("📚 Questions and answers"), callback_data=MenuCb(action=MenuAction.FAQ))
-    elif result.outcome is Outcome.AMBIGUOUS:
-        for candidate in filter(None, (faq.find(i) for i in result.top)):
-            kb.button(text=candidate.text(lang).title, callback_data=FaqEntryCb(id=candidate.id))
-        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb())
-        kb.button(text=_("📚 Questions and answers"), callback_data=FaqNavCb())
-    else:
-        kb.button(text=_("📚 Questions and answers"), callback_data=FaqNavCb())
-        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb())
-    kb.adjust(1)
-    return kb.as_markup()
+        return inline_rows([(_("📚 Questions and answers"), MenuCb(action=MenuAction.FAQ))])
+    if result.outcome is Outcome.AMBIGUOUS:
+        candidates = filter(None, (faq.find(i) for i in result.top))
+        return inline_rows(
+            *([(c.text(lang).title, FaqEntryCb(id=c.id))] for c in candidates), [staff], [topics]
+        )
+    return inline_rows([topics], [staff])
 
 
 def _with_switch(markup: InlineKeyboardMarkup, lang: str, current: str) -> InlineKeyboardMarkup:
     """Offer to keep talking in the question's language when it is not the chosen one."""
     if lang == current:
         return markup
-    button = InlineKeyboardBuilder()
-    button.button(text=_("🌐 Continue in English"), callback_data=SwitchLanguageCb(code=lang))
-    return InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, *button.export()])
+    switch = inline_rows([(_("🌐 Continue in English"), SwitchLanguageCb(code=lang))])
+    return InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, *switch.inline_keyboard])
 
 
 async def switch_language(
