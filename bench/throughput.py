@@ -151,11 +151,14 @@ class BotUnderTest:
             stderr=subprocess.PIPE,
         )
         assert self.process.stderr is not None
+        said: list[bytes] = []
         async with asyncio.timeout(90):
             while True:
                 line = await self.process.stderr.readline()
                 if not line:
-                    raise RuntimeError(f"{self.name} exited before it started")
+                    tail = b"".join(said[-20:]).decode(errors="replace")
+                    raise RuntimeError(f"{self.name} exited before it started:\n{tail}")
+                said.append(line)
                 if b'"bot started"' in line:
                     break
         asyncio.create_task(self._drain())  # noqa: RUF006 - lives as long as the process

@@ -15,7 +15,6 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import (
@@ -31,6 +30,7 @@ from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.api_session import JsonBodySession
 from bot.broadcast_delivery import BroadcastRunner
 from bot.config import Mode, Settings
 from bot.delivery import Delivery
@@ -52,7 +52,7 @@ from bot.middlewares.retry import RetryOnOutage
 from bot.middlewares.throttle import ThrottleMiddleware
 from bot.profile import publish_profile, publish_staff_commands
 from bot.services.dead_letters import DeadLetterService
-from bot.services.faq import FaqCatalogue
+from bot.services.faq import FaqCatalogue, FaqQueryLog
 from bot.services.lifecycle import Lifecycle
 from bot.services.staff_directory import StaffDirectory
 from bot.staff_chat import check_staff_chat
@@ -227,9 +227,9 @@ def create_bot(settings: Settings) -> Bot:
     if settings.bot_token is None:
         raise ValueError("BOT_TOKEN is not set")
     session = (
-        AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+        JsonBodySession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
         if settings.telegram_api_base
-        else AiohttpSession()
+        else JsonBodySession()
     )
     # An update's read-only transaction ends before each Bot API call (db/engine.py says why).
     session.middleware(ShortTransactions())
@@ -283,6 +283,7 @@ def create_dispatcher(
         faq=resources.faq,
         faq_matcher=resources.faq_matcher,
         redelivered=intake.reshow,  # a skipped redelivery shows the dialog where it stands
+        faq_log=FaqQueryLog(resources.sessionmaker),
         broadcasts=BroadcastRunner(
             resources.sessionmaker,
             admin_views.renderers(resources.i18n),
@@ -296,6 +297,7 @@ def create_dispatcher(
     if settings.mode is Mode.POLLING:  # webhook mode answers 503 and Telegram redelivers
         dp.update.outer_middleware(RetryOnOutage())
     dp.update.outer_middleware(DbSessionMiddleware(resources.sessionmaker))
+    dp.update.outer_middleware(once.check)  # a redelivered update already committed: skip
     dp.update.outer_middleware(UserMiddleware())
     dp.update.outer_middleware(
         UserI18nMiddleware(
@@ -304,7 +306,7 @@ def create_dispatcher(
             staff_language=settings.staff_language,
         )
     )
-    dp.update.outer_middleware(once.check)  # a redelivered update already committed: skip
+    dp.update.outer_middleware(once.reshow)  # ...unless its reply may have been lost
     dp.update.outer_middleware(ThrottleMiddleware())  # reads the user and speaks their language
     dp.update.middleware(once.mark)  # the handler's first commit records the update
 

@@ -12,6 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.faq.content import FaqBase, FaqEntry
 from bot.services.faq import Page
 from handlers.callbacks import FaqEntryCb, FaqNavCb, FaqStaffCb, FaqVoteCb, MenuAction, MenuCb
+from handlers.keyboards import inline_rows, memo_markup
 
 MAX_SOURCES_SHOWN = 3
 
@@ -79,14 +80,31 @@ def entry_keyboard(
     *,
     ask_staff: bool = True,
 ) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=_("👍 Helpful"), callback_data=FaqVoteCb(id=entry.id, helpful=True))
-    kb.button(text=_("👎 Not helpful"), callback_data=FaqVoteCb(id=entry.id, helpful=False))
-    for other in related:
-        kb.button(text=f"↪️ {other.text(lang).title}", callback_data=FaqEntryCb(id=other.id))
-    if ask_staff:
-        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb(id=entry.id))
-    kb.button(text=_("⬅️ Back"), callback_data=FaqNavCb(category=entry.category, page=page))
-    kb.button(text=_("🏠 Main menu"), callback_data=MenuCb(action=MenuAction.HOME))
-    kb.adjust(2, *([1] * len(related)), *([1] if ask_staff else []), 2)
-    return kb.as_markup()
+    """Built once per entry, language and variant (`memo_markup`)."""
+    return memo_markup(
+        ("entry", entry.id, tuple(e.id for e in related), page, lang, ask_staff),
+        (entry, *related),
+        lambda: _entry_keyboard(entry, related, page, lang, ask_staff=ask_staff),
+    )
+
+
+def _entry_keyboard(
+    entry: FaqEntry,
+    related: tuple[FaqEntry, ...],
+    page: int,
+    lang: str,
+    *,
+    ask_staff: bool,
+) -> InlineKeyboardMarkup:
+    return inline_rows(
+        [
+            (_("👍 Helpful"), FaqVoteCb(id=entry.id, helpful=True)),
+            (_("👎 Not helpful"), FaqVoteCb(id=entry.id, helpful=False)),
+        ],
+        *([(f"↪️ {other.text(lang).title}", FaqEntryCb(id=other.id))] for other in related),
+        [(_("💬 Ask our staff"), FaqStaffCb(id=entry.id))] if ask_staff else [],
+        [
+            (_("⬅️ Back"), FaqNavCb(category=entry.category, page=page)),
+            (_("🏠 Main menu"), MenuCb(action=MenuAction.HOME)),
+        ],
+    )

@@ -7,12 +7,12 @@ from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.faq.content import FaqEntry
 from bot.faq.match import FaqMatcher, MatchResult, Outcome
 from bot.languages import LANGUAGES
-from bot.services.faq import FaqCatalogue, FaqFeedbackService
+from bot.services.faq import FaqCatalogue, FaqQueryLog
 from bot.services.users import UserService
 from db.models import User
 from handlers import faq_views as views
@@ -24,6 +24,7 @@ from handlers.callbacks import (
     MenuCb,
     SwitchLanguageCb,
 )
+from handlers.keyboards import inline_rows, memo_markup
 from handlers.screens import replace_markup
 
 # Only the start of a very long message is matched: questions are short, pastes are not.
@@ -42,16 +43,15 @@ def create_router() -> Router:
 async def question(
     message: Message,
     user: User,
-    session: AsyncSession,
     faq: FaqCatalogue,
     faq_matcher: FaqMatcher,
+    faq_log: FaqQueryLog,
+    session: AsyncSession,
     i18n: I18n,
 ) -> None:
     text = message.text or ""
     result = faq_matcher.match(text[:MAX_MATCHED_CHARS], user.language)
-    await FaqFeedbackService(session).log_question(
-        user.id, text, result.lang, result.outcome, result.id, result.score
-    )
+    await faq_log.add(session, user.id, text, result.lang, result.outcome, result.id, result.score)
     # Answer in the language the question was written in.
     with i18n.use_locale(result.lang):
         reply, markup = render(result, faq, switch_from=user.language)
@@ -63,41 +63,61 @@ def render(
 ) -> tuple[str, InlineKeyboardMarkup]:
     lang = result.lang
     entry = faq.find(result.id) if result.id else None
-    if result.outcome is Outcome.ANSWER and entry is not None:
-        markup = views.entry_keyboard(entry, faq.related(entry), faq.page_of(entry), lang)
-        return views.entry_text(entry, lang), _with_switch(markup, lang, switch_from)
-
-    kb = InlineKeyboardBuilder()
-    if result.outcome is Outcome.GREETING:
+    answer = result.outcome is Outcome.ANSWER and entry is not None
+    if answer:
+        assert entry is not None
+        text = views.entry_text(entry, lang)
+    elif result.outcome is Outcome.GREETING:
         text = _(
             "👋 Glad to help. Type your question about protecting intellectual property in "
             "Kazakhstan, or choose a topic below."
         )
-        kb.button(text=_("📚 Questions and answers"), callback_data=MenuCb(action=MenuAction.FAQ))
     elif result.outcome is Outcome.AMBIGUOUS:
         text = _("I found several answers that may fit. Which one do you mean?")
-        for candidate in filter(None, (faq.find(i) for i in result.top)):
-            kb.button(text=candidate.text(lang).title, callback_data=FaqEntryCb(id=candidate.id))
-        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb())
-        kb.button(text=_("📚 Questions and answers"), callback_data=FaqNavCb())
     else:
         text = _(
             "I'm not sure I understood. Try putting the question differently, choose a topic, "
             "or ask our staff."
         )
-        kb.button(text=_("📚 Questions and answers"), callback_data=FaqNavCb())
-        kb.button(text=_("💬 Ask our staff"), callback_data=FaqStaffCb())
-    kb.adjust(1)
-    return text, _with_switch(kb.as_markup(), lang, switch_from)
+    # Depends only on the content, the language and the choices: built once (memo_markup).
+    choices = result.top if result.outcome is Outcome.AMBIGUOUS else ()
+    markup = memo_markup(
+        (
+            "question",
+            result.outcome,
+            entry.id if answer and entry else None,
+            choices,
+            lang,
+            switch_from == lang,
+        ),
+        (faq.base,),
+        lambda: _with_switch(_markup(result, entry if answer else None, faq), lang, switch_from),
+    )
+    return text, markup
+
+
+def _markup(result: MatchResult, entry: FaqEntry | None, faq: FaqCatalogue) -> InlineKeyboardMarkup:
+    lang = result.lang
+    if entry is not None:
+        return views.entry_keyboard(entry, faq.related(entry), faq.page_of(entry), lang)
+    topics = (_("📚 Questions and answers"), FaqNavCb())
+    staff = (_("💬 Ask our staff"), FaqStaffCb())
+    if result.outcome is Outcome.GREETING:
+        return inline_rows([(_("📚 Questions and answers"), MenuCb(action=MenuAction.FAQ))])
+    if result.outcome is Outcome.AMBIGUOUS:
+        candidates = filter(None, (faq.find(i) for i in result.top))
+        return inline_rows(
+            *([(c.text(lang).title, FaqEntryCb(id=c.id))] for c in candidates), [staff], [topics]
+        )
+    return inline_rows([topics], [staff])
 
 
 def _with_switch(markup: InlineKeyboardMarkup, lang: str, current: str) -> InlineKeyboardMarkup:
     """Offer to keep talking in the question's language when it is not the chosen one."""
     if lang == current:
         return markup
-    button = InlineKeyboardBuilder()
-    button.button(text=_("🌐 Continue in English"), callback_data=SwitchLanguageCb(code=lang))
-    return InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, *button.export()])
+    switch = inline_rows([(_("🌐 Continue in English"), SwitchLanguageCb(code=lang))])
+    return InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, *switch.inline_keyboard])
 
 
 async def switch_language(

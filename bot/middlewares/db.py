@@ -12,7 +12,6 @@ Marks queued with `db.engine.add_with_commit` are not written by that empty comm
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -26,13 +25,13 @@ from aiogram.methods.base import TelegramType
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.engine import WITH_COMMIT, wrote
+from db.engine import end_read_transaction
 
 if TYPE_CHECKING:
     from aiogram import Bot
     from aiogram.methods import Response, TelegramMethod
 
-log = logging.getLogger("ipdesk.db")
+__all__ = ["DbSessionMiddleware", "ShortTransactions", "end_read_transaction"]
 
 # The session of the update being handled, and the task handling it.
 _current: ContextVar[tuple[AsyncSession, asyncio.Task[Any] | None] | None] = ContextVar(
@@ -74,24 +73,3 @@ class ShortTransactions(BaseRequestMiddleware):
         if current is not None and current[1] is asyncio.current_task():
             await end_read_transaction(current[0], type(method).__name__)
         return await make_request(bot, method)
-
-
-async def end_read_transaction(session: AsyncSession, before: str) -> bool:
-    """End the session's transaction if it only read; True if it did."""
-    if not session.in_transaction():
-        return False
-    if session.in_nested_transaction() or wrote(session):
-        log.warning(
-            "a Telegram call inside a transaction with uncommitted writes",
-            extra={"method": before},
-        )
-        return False
-    # Marks queued for the handler's own commit (`add_with_commit`: the update was handled)
-    # wait for it: this commit carries no effect.
-    queued = session.info.pop(WITH_COMMIT, None)
-    try:
-        await session.commit()
-    finally:
-        if queued:
-            session.info[WITH_COMMIT] = queued
-    return True

@@ -7,12 +7,17 @@ typed answer in the complaint dialog is not: delivered twice, it would also answ
 question. So the update id is written with the first commit its handler makes, in the same
 transaction (`db.engine.add_with_commit`), and an update found there is skipped.
 
-`check` is an outer middleware placed after the user and their language are loaded; `mark`
-is an inner one, so the user middleware's own commit does not carry the mark: only a
-handler's effect does. An update that committed nothing (an FAQ answer) is simply handled
-again. A skipped update may have lost its reply (the first delivery failed after its commit),
-so `check` hands it to the `redelivered` callable of the dispatcher's data, if any, which
-shows the person where they stand again.
+`check` is an outer middleware placed before the user is loaded (its read shares that
+transaction, and the sender's row comes back with it: one round trip for both); `mark` is an
+inner one, so the user middleware's own commit does not carry the mark: only a handler's
+effect does. An update that committed nothing is simply handled again: an FAQ answer (its
+typed question is logged by group commit, outside the update's transaction:
+`bot.services.faq.FaqQueryLog`) is answered again.
+
+A skipped update may have lost its reply: its first delivery committed, then met an outage
+before the reply went out (`finished` stayed false). `check` lets such an update on through
+the user and language middlewares to `reshow`, which hands it to the `redelivered` callable of
+the dispatcher's data (it shows the person where they stand) and stops there.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiogram.types import TelegramObject, Update
+from aiogram.types import User as TgUser
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -40,14 +46,26 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 async def check(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
     if not isinstance(event, Update):
         return await handler(event, data)
-    finished = await ProcessedUpdateRepository(data["session"]).seen(event.update_id)
+    sender: TgUser | None = data.get("event_from_user")
+    finished = await ProcessedUpdateRepository(data["session"]).seen(
+        event.update_id,
+        # The user middleware loads the sender next: their row comes along in this query.
+        with_user=sender.id if sender is not None and not sender.is_bot else None,
+    )
     if finished is None:
         return await handler(event, data)
     log.info("update handled before; skipped", extra={"update_id": event.update_id})
     data["update_skipped"] = True
-    redelivered = data.get("redelivered")
-    if not finished and redelivered is not None:
-        await redelivered(event, data)
+    if finished or data.get("redelivered") is None:
+        return None
+    return await handler(event, data)  # on to `reshow`, with the person and their language
+
+
+async def reshow(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+    """After the user and i18n middlewares: a skipped, unfinished update is shown again."""
+    if not data.get("update_skipped"):
+        return await handler(event, data)
+    await data["redelivered"](event, data)
     return None
 
 

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.faq.content import FaqBase, FaqCategory, FaqEntry
-from db.models import FaqQuery
+from db.engine import end_read_transaction
+from db.models import utcnow
 from db.repositories import FaqRepository
+
+log = logging.getLogger("ipdesk.faq")
 
 PAGE_SIZE = 8
 # Where "how do I reach someone" points when staff cannot be asked through the bot.
 CONTACTS_ENTRY = "contacts"
 MAX_LOGGED_QUESTION = 1000
+MAX_LOG_BATCH = 500  # typed questions written in one INSERT at most
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +75,30 @@ class FaqFeedbackService:
         await self._repo.upsert_vote(user_id, entry_id, helpful)
         await self._session.commit()
 
-    async def log_question(
+
+class FaqQueryLog:
+    """The log of typed questions, written by group commit.
+
+    A question's row is queued and its update waits until the row is committed (as before,
+    it is stored before the person gets the answer), but the rows of every question that
+    arrives while one batch is being written go together in the next: one connection, one
+    INSERT and one commit for all of them instead of a transaction each. One writer task
+    runs while rows are pending and ends when none are. Should a batch fail (the database is
+    away, or one row is refused), its rows are written one by one, each update hearing only
+    about its own row.
+
+    The row is no longer in the update's own transaction, so an answered question leaves no
+    processed-update mark (`bot.middlewares.once`): delivered again, it is answered again.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def add(
         self,
+        session: AsyncSession,
         user_id: int | None,
         text: str,
         lang: str,
@@ -77,14 +106,66 @@ class FaqFeedbackService:
         entry_id: str | None,
         score: float,
     ) -> None:
-        self._repo.add_query(
-            FaqQuery(
-                user_id=user_id,
-                text=text[:MAX_LOGGED_QUESTION],
-                lang=lang,
-                outcome=outcome,
-                entry_id=entry_id,
-                score=round(score, 4),
-            )
-        )
-        await self._session.commit()
+        """Store one typed question; returns once it is committed.
+
+        `session` is the update's: its read-only transaction ends first, so that its
+        connection is back in the pool for the batch (forty updates waiting for a batch while
+        holding the pool's every connection would wait for ever).
+        """
+        await end_read_transaction(session, "the FAQ query log")
+        row = {
+            "user_id": user_id,
+            "text": text[:MAX_LOGGED_QUESTION],
+            "lang": lang,
+            "outcome": outcome,
+            "entry_id": entry_id,
+            "score": round(score, 4),
+            "created_at": utcnow(),
+        }
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Read even when its update was cancelled meanwhile (no "never retrieved" warning).
+        written.add_done_callback(lambda f: f.cancelled() or f.exception())
+        self._pending.append((row, written))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="faq-query-log")
+        # Shielded: an update cancelled meanwhile does not take its row out of a batch.
+        await asyncio.shield(written)
+
+    async def _write(self) -> None:
+        while self._pending:
+            batch = self._pending[:MAX_LOG_BATCH]
+            del self._pending[:MAX_LOG_BATCH]
+            try:
+                await self._insert([row for row, _ in batch])
+            except Exception as error:  # raised again in the updates that wait for these rows
+                if len(batch) == 1:
+                    _settle(batch[0][1], error)
+                    continue
+                log.warning("a batch of typed questions failed; writing them one by one")
+                for row, written in batch:
+                    _settle(written, await self._insert_alone(row))
+            else:
+                for _, written in batch:
+                    _settle(written, None)
+
+    async def _insert(self, rows: list[dict[str, Any]]) -> None:
+        async with self._sessionmaker() as session:
+            await FaqRepository(session).add_queries(rows)
+            await session.commit()
+
+    async def _insert_alone(self, row: dict[str, Any]) -> Exception | None:
+        try:
+            await self._insert([row])
+        except Exception as error:  # for the one update that waits for this row
+            return error
+        return None
+
+
+def _settle(written: asyncio.Future[None], error: Exception | None) -> None:
+    """Wake the update waiting for its row: done, or the error (raised in its handler)."""
+    if written.done():
+        return
+    if error is None:
+        written.set_result(None)
+    else:
+        written.set_exception(error)

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,9 +28,9 @@ class FaqRepository:
         )
         await self._session.execute(stmt)
 
-    def add_query(self, query: FaqQuery) -> FaqQuery:
-        self._session.add(query)
-        return query
+    async def add_queries(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Typed questions (FaqQuery columns) in one INSERT."""
+        await self._session.execute(insert(FaqQuery), list(rows))
 
     async def votes(self, entry_id: str) -> tuple[int, int]:
         """(helpful, not helpful) for one entry."""

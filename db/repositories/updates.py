@@ -4,21 +4,40 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import ProcessedUpdate
+from db.models import ProcessedUpdate, User
+
+PRELOADED = "ipdesk.preloaded"  # in the session's info: rows loaded for the next middleware
 
 
 class ProcessedUpdateRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def seen(self, update_id: int) -> bool | None:
-        """None: not processed; else whether its handler finished after committing."""
-        return await self._session.scalar(
-            select(ProcessedUpdate.finished).where(ProcessedUpdate.update_id == update_id)
+    async def seen(self, update_id: int, *, with_user: int | None = None) -> bool | None:
+        """None if the update was not processed, else whether its handler finished after
+        committing. With `with_user`, that user's row (if any) comes back in the same query
+        and stays in the session, so loading them next costs no round trip (`session.get`
+        finds them in its identity map)."""
+        finished = (
+            select(ProcessedUpdate.finished)
+            .where(ProcessedUpdate.update_id == update_id)
+            .scalar_subquery()
         )
+        if with_user is None:
+            return await self._session.scalar(select(finished))
+        one = select(literal(1).label("one")).subquery()
+        query = (
+            select(finished.label("finished"), User)
+            .select_from(one)
+            .outerjoin(User, User.id == with_user)
+        )
+        row = (await self._session.execute(query)).one()
+        if row.User is not None:  # the identity map holds objects weakly: keep it for the session
+            self._session.info.setdefault(PRELOADED, []).append(row.User)
+        return row.finished  # type: ignore[no-any-return]
 
     async def prune(self, before: datetime) -> int:
         """Forget updates processed before `before` (Telegram gives up redelivering long

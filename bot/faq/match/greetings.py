@@ -42,11 +42,23 @@ _PHRASES: tuple[tuple[str, ...], ...] = tuple(
 )
 
 
+def _index(position: int) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The phrases by their first (0) or last (-1) word, longest first."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in _PHRASES:
+        index.setdefault(phrase[position], []).append(phrase)
+    return {word: tuple(phrases) for word, phrases in index.items()}
+
+
+_BY_FIRST = _index(0)
+_BY_LAST = _index(-1)
+
+
 def _leading(tokens: Sequence[str]) -> int:
     """How many of the first `tokens` form greeting phrases."""
     start = 0
     while start < len(tokens):
-        for phrase in _PHRASES:
+        for phrase in _BY_FIRST.get(tokens[start], ()):
             if tuple(tokens[start : start + len(phrase)]) == phrase:
                 start += len(phrase)
                 break
@@ -59,7 +71,7 @@ def _trailing(tokens: Sequence[str]) -> int:
     """How many of the last `tokens` form greeting phrases."""
     end = len(tokens)
     while end > 0:
-        for phrase in _PHRASES:
+        for phrase in _BY_LAST.get(tokens[end - 1], ()):
             if end >= len(phrase) and tuple(tokens[end - len(phrase) : end]) == phrase:
                 end -= len(phrase)
                 break
