@@ -65,6 +65,7 @@ class Row:
     duplicated: int = 0  # extra copies on the other side
     refused: int = 0  # refused by Telegram for good (a blocked bot), and staff were told
     after_effect: int = 0  # faults where the send took effect but the bot heard nothing
+    nudges: int = 0  # answers that never came, so the person asked again (nothing was lost)
     test: str = ""
 
     def check(self) -> None:
@@ -141,9 +142,14 @@ class Desk:
         await process.wait()
 
     async def restart(self, replica: int = 0) -> BotProcess:
-        """SIGKILL, then start again, with the dead process's locks run out (see below)."""
+        """SIGKILL, then start again, once the dead process's locks and leases have run out
+        (see below; before the start, so that the new process's own are not touched)."""
         await self.kill(replica)
+        return await self.start_after_crash(replica)
+
+    async def start_after_crash(self, replica: int = 0) -> BotProcess:
         await self.expire_locks()
+        await self.expire_leases()
         return await self.start(replica)
 
     async def expire_locks(self) -> None:
@@ -168,9 +174,9 @@ class Desk:
             return list(await session.scalars(select(Ticket).order_by(Ticket.id)))
 
     async def topic_ready(self) -> bool:
-        """Every ticket has its topic and its card was delivered."""
+        """Every ticket has its place among staff: its card was delivered (in its topic)."""
         tickets = await self.tickets()
-        return bool(tickets) and all(t.topic_id and t.card_message_id for t in tickets)
+        return bool(tickets) and all(t.card_message_id for t in tickets)
 
     async def opt_in_to_news(self, user_ids: list[int]) -> None:
         async with self.sessionmaker() as session:

@@ -176,10 +176,10 @@ async def test_a_staff_group_upgraded_to_a_supergroup(
     desk = await make_desk(forum=False)
     jane, minji = desk.person("Jane"), desk.person("Minji", "ko")
     receipts = {jane.id: await file_complaint(jane)}
-    await until(desk.topic_ready)
+    await until(desk.topic_ready, within=40)  # a group without topics: after a back-off
     supergroup = desk.staff.migrate_to_supergroup()
     receipts[minji.id] = await file_complaint(minji)
-    await until(desk.topic_ready)
+    await until(desk.topic_ready, within=40)
     tickets = await desk.tickets()
     assert {t.staff_chat_id for t in tickets} == {supergroup.id}
     await desk.restart()
