@@ -185,11 +185,12 @@ class Desk:
             )
             await session.commit()
 
-    async def announcements_in_flight(self) -> list[int]:
-        """People whose announcement was being sent (leased) when the process stopped."""
+    async def announcements_in_flight(self, statuses: tuple[str, ...] = ("sending",)) -> list[int]:
+        """People whose announcement is being sent (leased: in flight when a process died),
+        or, with `statuses`, still to be sent."""
         async with self.sessionmaker() as session:
             query = select(BroadcastRecipient.user_id)
-            return list(await session.scalars(query.where(BroadcastRecipient.status == "sending")))
+            return list(await session.scalars(query.where(BroadcastRecipient.status.in_(statuses))))
 
     async def dead_letters(self) -> int:
         async with self.sessionmaker() as session:
@@ -202,6 +203,15 @@ class Desk:
                 await session.scalar(query.where(OutboxMessage.status.in_(("pending", "sending"))))
                 or 0
             )
+
+    async def settled(self, within: float = 40) -> None:
+        """Nothing left to send or being sent: every retry has happened, so every duplicate
+        a fault can cause is in the chat (count after this, not before)."""
+
+        async def empty() -> bool:
+            return await self.outbox_left() == 0
+
+        await until(empty, within=within, interval=0.2)
 
     async def expire_leases(self) -> None:
         """Let the leases of a killed process's sends run out now rather than in minutes (what

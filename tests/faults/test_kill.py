@@ -80,6 +80,7 @@ async def test_killed_while_carrying_messages_to_staff(make_desk: MakeDesk, reco
 
     topic = (await desk.tickets())[0].topic_id
     await until(lambda: copies(desk.stand, desk.staff.id, texts, topic)[0] == len(texts))
+    await desk.settled()
     delivered, duplicated = copies(desk.stand, desk.staff.id, texts, topic)
     record(
         Row(
@@ -112,6 +113,7 @@ async def test_killed_while_creating_a_ticket_topic(make_desk: MakeDesk, record)
     await jane.send("Is anyone there?")
     [ticket] = await desk.tickets()
     await until(lambda: copies(desk.stand, desk.staff.id, ["Is anyone there?"], ticket.topic_id)[0])
+    await desk.settled()
     delivered, duplicated = copies(desk.stand, desk.staff.id, ["Is anyone there?"])
     cards = [
         m
@@ -171,6 +173,11 @@ async def test_killed_halfway_through_a_broadcast(
     await desk.start_after_crash()
 
     await until(lambda: all(got()), within=30)
+
+    async def finished() -> bool:  # every recipient settled: no retry still to come
+        return not await desk.announcements_in_flight(("pending", "sending"))
+
+    await until(finished, within=30)
     record(
         Row(
             "SIGKILL during a broadcast (sends in flight)",

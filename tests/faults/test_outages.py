@@ -224,6 +224,7 @@ async def test_redis_restarts_during_dialogs_and_an_album(
     # sweep of stale album parts (every 30 s): late, not lost.
     await until(lambda: photos() >= 3, within=45)
     await until(lambda: copies(desk.stand, desk.staff.id, ["After the restart"], topic)[0])
+    await desk.settled()
     delivered, duplicated = copies(desk.stand, desk.staff.id, ["After the restart"], topic)
     async with desk.sessionmaker() as session:
         attachments = list(await session.scalars(select(TicketAttachment)))
