@@ -148,7 +148,9 @@ async def start_dialog(user: UserDriver) -> None:
 
 
 async def test_postgres_restarts_while_complaints_are_filed(
-    make_desk: MakeDesk, private_postgres: PrivatePostgres, record: Callable[[Row], None]
+    private_postgres: PrivatePostgres,  # first: it stops after the bot's processes
+    make_desk: MakeDesk,
+    record: Callable[[Row], None],
 ) -> None:
     """Four people halfway through their complaints when PostgreSQL restarts: updates that
     meet it are answered 503 and delivered again; every receipt names a stored ticket."""
