@@ -7,8 +7,14 @@ reached the other side, and records one row per fault in `test-output/faults.jso
 of the closing note is made from it):
 
     fault, complaints accepted (a receipt reached the person) / stored (exactly once),
-    relayed sent (their update was answered 200) / delivered / duplicated,
-    after-effect faults (a send took effect but the bot never heard: duplicates allowed up to it)
+    relayed sent (their update was answered 200) / delivered / duplicated / refused (a
+    blocked bot: staff told), after-effect faults (a send took effect but the bot never
+    heard, or was in flight when the process died: duplicates allowed up to it), nudges
+    (an answer that never came, so the person asked again)
+
+Counts are taken once the outbox is empty, so that late retries (and their duplicates) are in.
+The suite brings its own backend: it runs in `make test`'s first pass only (it does not use
+`app_backend`, so the PostgreSQL pass deselects it).
 
 The process, Redis and PostgreSQL fixtures are the production suite's (`tests/prod/conftest.py`).
 """
