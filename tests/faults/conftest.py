@@ -22,9 +22,12 @@ The process, Redis and PostgreSQL fixtures are the production suite's (`tests/pr
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
+import os
 import re
 import signal
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
@@ -82,22 +85,32 @@ class Row:
 
 
 class Results:
-    """The rows of this run, written as they come (a crashed run still leaves its table)."""
+    """The rows of this run, written as they come (a crashed run still leaves its table).
 
-    def __init__(self, path: Path) -> None:
+    `make test` runs the suite in several xdist workers: each adds its rows to the one file
+    under a lock, and rows of an earlier run (another run id) are dropped."""
+
+    def __init__(self, path: Path, run: str) -> None:
         self.path = path
-        self.rows: list[Row] = []
+        self.run = run
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text("[]\n")
 
     def add(self, row: Row) -> None:
-        self.rows.append(row)
-        self.path.write_text(json.dumps([asdict(r) for r in self.rows], indent=1) + "\n")
+        with open(self.path.with_suffix(".lock"), "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                rows = json.loads(self.path.read_text())
+            except (OSError, ValueError):
+                rows = []
+            rows = [r for r in rows if isinstance(r, dict) and r.get("run") == self.run]
+            rows.append({**asdict(row), "run": self.run})
+            self.path.write_text(json.dumps(rows, indent=1, ensure_ascii=False) + "\n")
 
 
 @pytest.fixture(scope="session")
 def results() -> Results:
-    return Results(RESULTS)
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
+    return Results(RESULTS, run)
 
 
 @pytest.fixture

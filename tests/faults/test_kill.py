@@ -27,8 +27,8 @@ async def test_killed_while_telling_a_person_their_complaint_is_filed(
     make_desk: MakeDesk, record
 ) -> None:
     """The ticket is committed, the receipt is on its way (the request hangs), the process
-    dies. Started again, the redelivered Confirm is skipped (it was handled); the person, told
-    nothing, presses Confirm again and gets the receipt of the one ticket."""
+    dies. Started again, the redelivered Confirm files nothing new and shows the receipt of
+    the one ticket (its press is too old to answer by then: that is no error)."""
     desk = await make_desk()
     jane, omar = desk.person("Jane"), desk.person("Omar")
     summary = await answer_questions(jane)
@@ -37,17 +37,8 @@ async def test_killed_while_telling_a_person_their_complaint_is_filed(
     await until(lambda: hang.fired == 1)
     await desk.restart()
 
-    await jane.expect_no_message(1.0)
-    await jane.press(summary, callback_data="c:confirm::")  # nothing came: try again
-    try:
-        receipts = {jane.id: receipt_number(await jane.expect_edit(STEP))}
-    except AssertionError:
-        for a in desk.stand.webhook_attempts[-10:]:
-            print(a)
-        print(desk.account.updates.pending, desk.account.webhook)
-        for p in desk.processes:
-            print(p.name, p.logs[-20:])
-        raise
+    # The redelivered press is not filed again; its lost screen is shown: the receipt.
+    receipts = {jane.id: receipt_number(await jane.expect_edit(STEP))}
     receipts[omar.id] = await file_complaint(omar)  # and the desk works for the next person
 
     tickets = await desk.tickets()
