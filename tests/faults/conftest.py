@@ -9,8 +9,7 @@ of the closing note is made from it):
     fault, complaints accepted (a receipt reached the person) / stored (exactly once),
     relayed sent (their update was answered 200) / delivered / duplicated / refused (a
     blocked bot: staff told), after-effect faults (a send took effect but the bot never
-    heard, or was in flight when the process died: duplicates allowed up to it), nudges
-    (an answer that never came, so the person asked again)
+    heard, or was in flight when the process died: duplicates allowed up to it)
 
 Counts are taken once the outbox is empty, so that late retries (and their duplicates) are in.
 The suite brings its own backend: it runs in `make test`'s first pass only (it does not use
@@ -74,7 +73,6 @@ class Row:
     duplicated: int = 0  # extra copies on the other side
     refused: int = 0  # refused by Telegram for good (a blocked bot), and staff were told
     after_effect: int = 0  # faults where the send took effect but the bot heard nothing
-    nudges: int = 0  # answers that never came, so the person asked again (nothing was lost)
     test: str = ""
 
     def check(self) -> None:
