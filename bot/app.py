@@ -55,7 +55,7 @@ from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue, FaqQueryLog
 from bot.services.lifecycle import Lifecycle
 from bot.services.staff_directory import StaffDirectory
-from bot.staff_chat import check_staff_chat
+from bot.staff_chat import check_staff_chat, follow_staff_chat
 from db.engine import create_engine, create_sessionmaker
 from handlers import (
     admin,
@@ -337,8 +337,13 @@ def create_dispatcher(
     async def on_startup(bot: Bot) -> None:
         await publish_profile(bot, resources.i18n, features)
         await publish_staff_commands(bot, resources.i18n, settings)
-        await check_staff_chat(bot, settings.staff_chat_id)
+        configured = settings.staff_chat_id
+        staff_chat_id = await follow_staff_chat(bot, configured) if configured else None
+        await check_staff_chat(bot, staff_chat_id)
         await delivery.start(bot)
+        if configured and staff_chat_id != configured and delivery.desk is not None:
+            # A restart after the group's upgrade: staff write from the new id at once.
+            await delivery.desk.on_chat_migrated(configured, staff_chat_id)
         delivery.run_every(
             "processed-updates", PRUNE_UPDATES_SECONDS, lambda: once.prune(resources.sessionmaker)
         )

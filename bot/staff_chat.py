@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramMigrateToChat
 from aiogram.types import ChatMemberAdministrator, ChatMemberOwner
 
 log = logging.getLogger("ipdesk.staff_chat")
@@ -31,6 +31,24 @@ async def staff_chat_problems(bot: Bot, chat_id: int) -> list[str]:
     elif chat.is_forum and not member.can_manage_topics:
         problems.append(f"the bot may not manage topics in the staff chat {chat_id}")
     return problems
+
+
+async def follow_staff_chat(bot: Bot, chat_id: int) -> int:
+    """The staff chat's id now. A basic group upgraded to a supergroup has a new id, and
+    Telegram answers the old one with `migrate_to_chat_id`; STAFF_CHAT_ID may still name it
+    (the desk follows the move at run time, but only in memory)."""
+    try:
+        await bot.get_chat(chat_id)
+    except TelegramMigrateToChat as moved:
+        log.warning(
+            "staff chat: the group was upgraded to a supergroup; following it "
+            "(set STAFF_CHAT_ID to the new id)",
+            extra={"old_chat_id": chat_id, "new_chat_id": moved.migrate_to_chat_id},
+        )
+        return moved.migrate_to_chat_id
+    except TelegramAPIError:
+        return chat_id  # check_staff_chat says what is wrong
+    return chat_id
 
 
 async def check_staff_chat(bot: Bot, chat_id: int | None) -> bool:

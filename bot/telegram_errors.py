@@ -26,6 +26,7 @@ class Failure(StrEnum):
     CHAT_MIGRATED = "chat_migrated"  # group upgraded to a supergroup: new chat id
     NOT_MODIFIED = "not_modified"  # an edit that changes nothing (a double tap)
     MESSAGE_GONE = "message_gone"  # the message to edit or delete no longer exists
+    QUERY_EXPIRED = "query_expired"  # a button press answered too late (a redelivered update)
     RETRY_AFTER = "retry_after"  # 429 flood control
     # Worth retrying; the first two may have taken effect (the request reached Telegram).
     SERVER_ERROR = "server_error"  # 5xx, or an answer that is not Telegram's JSON (a proxy page)
@@ -41,6 +42,8 @@ _BAD_REQUEST_MARKERS: tuple[tuple[str, Failure], ...] = (
     ("message is not modified", Failure.NOT_MODIFIED),
     ("topic_not_modified", Failure.NOT_MODIFIED),  # a topic renamed, closed or reopened twice
     ("message to edit not found", Failure.MESSAGE_GONE),
+    ("query is too old", Failure.QUERY_EXPIRED),
+    ("query id is invalid", Failure.QUERY_EXPIRED),
     ("message to delete not found", Failure.MESSAGE_GONE),
     ("message can't be edited", Failure.MESSAGE_GONE),
 )

@@ -281,10 +281,13 @@ async def button(
 ) -> None:
     service = IntakeService(session)
     draft = await service.open_draft(user.id)
+    action, step = callback_data.action, callback_data.step
     if draft is None:
         await state.clear()
+        filed = await service.just_filed(user.id) if action == "confirm" else None
+        if filed is not None:  # its receipt may never have arrived: show it again
+            return await show(query, receipt(filed, settings), views.receipt_keyboard(filed))
         return await refuse_stale(query)
-    action, step = callback_data.action, callback_data.step
     try:
         if action == "cancel":
             await service.cancel(draft)

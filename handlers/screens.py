@@ -21,7 +21,7 @@ async def show(
     The button press is acknowledged here unless the caller already answered it (with a toast).
     """
     if not answered:
-        await query.answer()
+        await acknowledge(query)
     message = query.message
     if isinstance(message, Message):
         try:
@@ -40,9 +40,19 @@ async def show(
 
 async def refuse_stale(query: CallbackQuery) -> None:
     """A button from an old menu, or forged data: say so, change nothing."""
-    await query.answer(
-        _("This button is no longer valid. Please open the menu again: /start"), show_alert=True
+    await acknowledge(
+        query, _("This button is no longer valid. Please open the menu again: /start"), True
     )
+
+
+async def acknowledge(query: CallbackQuery, text: str | None = None, alert: bool = False) -> None:
+    """Answer a button press. A press can only be answered for a short while: one delivered
+    again after a crash or an outage is past it, and its screen is still shown."""
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramBadRequest as exc:
+        if classify(exc) is not Failure.QUERY_EXPIRED:
+            raise
 
 
 async def replace_markup(message: Message, markup: InlineKeyboardMarkup | None) -> None:

@@ -84,6 +84,22 @@ async def test_a_double_tapped_confirm_files_once(app: RunningBot) -> None:
     assert await count(app, Ticket) == 1
 
 
+async def test_confirm_pressed_again_shows_the_receipt_that_never_arrived(app: RunningBot) -> None:
+    """The ticket was committed but its receipt was lost (here a 500 on the edit; in
+    production a crash between the commit and the send, whose redelivery is skipped as
+    handled): pressing Confirm again shows that ticket's receipt, and files nothing new."""
+    user = app.stand.create_user("Jane", language_code="en")
+    summary = await file_a_complaint(app, user, photos=0)
+    app.stand.faults.server_error("editMessageText", 500, chat_id=user.id)
+    await user.press(summary, callback_data="c:confirm::")
+    assert (await user.expect_message())["text"].startswith("Sorry, something went wrong")
+    await user.press(summary, callback_data="c:confirm::")
+    receipt = await user.expect_edit()
+    async with app.resources.sessionmaker() as session:
+        tickets = list(await session.scalars(select(Ticket)))
+    assert len(tickets) == 1 and tickets[0].number in receipt["text"]
+
+
 async def test_bad_answers_get_a_hint_and_keep_the_step(app: RunningBot) -> None:
     user = app.stand.create_user("Jane", language_code="en")
     await user.send("/complaint")

@@ -11,6 +11,7 @@ import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -18,6 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Draft, DraftAttachment, Ticket, TicketAttachment, User, utcnow
+
+# A Confirm pressed again this soon after its draft was filed shows that ticket's receipt: the
+# first receipt may never have arrived (the process died after the commit, before the send,
+# and Telegram's redelivery of the press is skipped as handled).
+RECEIPT_AGAIN_WITHIN = timedelta(hours=1)
 
 
 class Kind(StrEnum):
@@ -145,6 +151,20 @@ class IntakeService:
             select(Draft)
             .where(Draft.user_id == user_id, Draft.submitted_at.is_(None))
             .order_by(Draft.created_at.desc())
+            .limit(1)
+        )
+
+    async def just_filed(self, user_id: int) -> Ticket | None:
+        """The ticket of the person's latest draft, if it was filed within
+        `RECEIPT_AGAIN_WITHIN` (and no draft is open: the caller asks when there is none)."""
+        return await self._session.scalar(
+            select(Ticket)
+            .join(Draft, Draft.id == Ticket.draft_id)
+            .where(
+                Draft.user_id == user_id,
+                Draft.submitted_at >= utcnow() - RECEIPT_AGAIN_WITHIN,
+            )
+            .order_by(Draft.submitted_at.desc())
             .limit(1)
         )
 
