@@ -28,6 +28,7 @@ from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.methods.base import Response
 from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
+from redis.asyncio.lock import Lock
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.api_session import JsonBodySession
@@ -87,7 +88,10 @@ FSM_TTL_SECONDS = 30 * 24 * 3600  # a dialog's step outlives any reminder; the a
 REDIS_TIMEOUT_SECONDS = 5.0
 # One person's updates, one at a time across replicas: wait for the lock at most this long
 # (then the webhook answers 5xx and Telegram tries again); a holder that died frees it in 60 s.
-ISOLATION_LOCK = {"timeout": 60, "sleep": 0.01, "blocking_timeout": 50}
+# A person's update lock lives 10 s and is renewed every 3 s while its update runs, so a process
+# killed mid-update holds that person up for 10 s at most (it was 60 s, the longest update).
+ISOLATION_LOCK = {"timeout": 10, "sleep": 0.01, "blocking_timeout": 50}
+ISOLATION_RENEW_SECONDS = 3.0
 PRUNE_UPDATES_SECONDS = 3600.0
 
 
@@ -183,8 +187,11 @@ class OrderedRedisEventIsolation(RedisEventIsolation):
     lock per person in front of it keeps this replica's order, as `SimpleEventIsolation` does
     with memory storage."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, renew_every: float = ISOLATION_RENEW_SECONDS, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self._renew_every = renew_every
         self._local: dict[StorageKey, tuple[asyncio.Lock, int]] = {}
 
     @asynccontextmanager
@@ -192,14 +199,48 @@ class OrderedRedisEventIsolation(RedisEventIsolation):
         local, users = self._local.get(key, (asyncio.Lock(), 0))
         self._local[key] = (local, users + 1)
         try:
-            async with local, super().lock(key):
-                yield None
+            async with local:
+                shared = self.redis.lock(
+                    name=self.key_builder.build(key, "lock"), **self.lock_kwargs, lock_class=Lock
+                )
+                async with shared:
+                    renewal = _Renewal(shared, self._renew_every)
+                    try:
+                        yield None
+                    finally:
+                        renewal.cancel()
         finally:
             local, users = self._local[key]
             if users == 1:
                 del self._local[key]  # nobody waits: forget the person's lock
             else:
                 self._local[key] = (local, users - 1)
+
+
+class _Renewal:
+    """Extends a held Redis lock every `every` seconds until cancelled. A timer, not a task:
+    most updates end long before it fires, and a cancelled timer costs next to nothing."""
+
+    def __init__(self, lock: Lock, every: float) -> None:
+        self._lock, self._every = lock, every
+        self._task: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(every, self._fire)
+
+    def _fire(self) -> None:
+        self._task = asyncio.create_task(self._extend())
+
+    async def _extend(self) -> None:
+        try:
+            await self._lock.extend(self._lock.timeout or 0, replace_ttl=True)
+        except Exception:  # Redis away or the lock lost: the update goes on, unprotected
+            log.warning("could not renew a person's update lock", exc_info=True)
+            return
+        self._timer = asyncio.get_running_loop().call_later(self._every, self._fire)
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
 
 
 def create_fsm(resources: Resources) -> tuple[BaseStorage, BaseEventIsolation]:

@@ -8,8 +8,11 @@ import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from redis.asyncio import Redis
+from redis.exceptions import LockError
 
+from bot.app import OrderedRedisEventIsolation
 from bot.locks import LocalLocks, Locks, RedisLocks
 from bot.services.albums import AlbumCollector
 
@@ -95,3 +98,28 @@ async def test_an_album_spread_over_two_replicas_is_acknowledged_once(locks: Loc
     assert spoke == ["replica 0 after part 4"]  # once, by whoever saw the last part
     for collector in replicas:
         await collector.close()
+
+
+async def test_a_persons_update_lock_is_short_lived_and_renewed_while_held(
+    redis_url: str,
+) -> None:
+    """The per-person lock lives a short while (so a process killed mid-update holds the person
+    up only that long) and is renewed while its update runs: a long update keeps it."""
+    client = Redis.from_url(redis_url)
+    keys = DefaultKeyBuilder(prefix=f"test-{uuid.uuid4().hex[:12]}:fsm", with_destiny=True)
+    short = {"timeout": 1, "sleep": 0.01, "blocking_timeout": 0.2}
+    isolation = OrderedRedisEventIsolation(client, keys, lock_kwargs=short, renew_every=0.3)
+    other = OrderedRedisEventIsolation(client, keys, lock_kwargs=short, renew_every=0.3)
+    person = StorageKey(bot_id=1, chat_id=7, user_id=7)
+    name = keys.build(person, "lock")
+    try:
+        async with isolation.lock(person):
+            await asyncio.sleep(2.5)  # longer than the lock's own lifetime
+            assert await client.pttl(name) > 0
+            with pytest.raises(LockError):  # another replica still waits
+                async with other.lock(person):
+                    pass
+        assert not await client.exists(name)  # released at the end
+    finally:
+        await client.delete(name)
+        await client.aclose()
