@@ -147,8 +147,11 @@ async def test_deleteme_can_be_cancelled(app: RunningBot) -> None:
 
 
 async def test_retention_purges_old_closed_tickets_and_stale_drafts(app: RunningBot) -> None:
+    # The bot's own sweep runs at start-up, maybe late, on today's clock: these rows are not
+    # yet due for it. This sweep's clock is a week on, when they are.
     now = utcnow()
     day = timedelta(days=1)
+    week_on = now + 7 * day
     async with app.resources.sessionmaker() as s:
         await s.execute(insert(User), [{"id": 5, "first_name": "Old", "language": "ru"}])
 
@@ -168,17 +171,19 @@ async def test_retention_purges_old_closed_tickets_and_stale_drafts(app: Running
                 "closed_at": now - closed_days_ago * day if closed_days_ago is not None else None,
             }
 
-        await s.execute(insert(Ticket), [ticket(1200), ticket(100), ticket(None)])
+        await s.execute(insert(Ticket), [ticket(3 * 365 - 3), ticket(100), ticket(None)])
         await s.execute(
             insert(Draft),
             [
-                {"id": "old", "user_id": 5, "step": "kind", "updated_at": now - 31 * day},
-                {"id": "new", "user_id": 5, "step": "kind", "updated_at": now - 29 * day},
+                {"id": "old", "user_id": 5, "step": "kind", "updated_at": now - 27 * day},
+                {"id": "new", "user_id": 5, "step": "kind", "updated_at": now - 20 * day},
             ],
         )
         await s.commit()
 
-    sweep = RetentionSweep(app.resources.sessionmaker, ticket_days=3 * 365, draft_days=30)
+    sweep = RetentionSweep(
+        app.resources.sessionmaker, ticket_days=3 * 365, draft_days=30, clock=lambda: week_on
+    )
     counts = await sweep.run_once()
     assert (counts.tickets, counts.drafts) == (1, 1)
     async with app.resources.sessionmaker() as s:
