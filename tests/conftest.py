@@ -13,6 +13,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -238,6 +239,36 @@ async def desk_app(
     app = await make_app(staff_chat_id=staff_chat.id, staff_ids=str(specialist.id))
     staff_chat.add_bot(app.stand.world.bots[app.bot.id])
     return app
+
+
+@asynccontextmanager
+async def fresh_pg_database(pg_url: str, *, migrated: bool = True) -> AsyncIterator[str]:
+    """A PostgreSQL database of the test's own (with the schema unless `migrated` is False),
+    dropped afterwards even if the test failed."""
+    name = f"ipdesk_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(pg_url)
+    try:
+        async with admin.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
+        try:
+            if migrated:
+                await asyncio.to_thread(upgrade, url)
+            yield url
+        finally:
+            async with admin.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture
+async def pg_database(pg_url: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database with the schema, dropped afterwards."""
+    async with fresh_pg_database(pg_url) as url:
+        yield url
 
 
 @pytest.fixture

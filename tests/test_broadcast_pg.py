@@ -5,15 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 
-import pytest
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
-from bot.migrate import upgrade
 from bot.services.broadcast import BroadcastWorker
 from db.engine import create_engine, create_sessionmaker
 from db.models import BroadcastRecipient
@@ -21,25 +16,6 @@ from tests.test_broadcast_worker import RENDER, FakeAnnouncer, job_for
 
 PEOPLE = 120
 RATE = 60.0
-
-
-@pytest.fixture
-async def pg_database(pg_url: str) -> AsyncIterator[str]:
-    """A fresh PostgreSQL database with the schema, dropped afterwards."""
-    name = f"ipdesk_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url)
-    try:
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-        await asyncio.to_thread(upgrade, url)
-        yield url
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
 
 
 async def test_two_replicas_send_each_row_once_at_one_rate(pg_database: str) -> None:

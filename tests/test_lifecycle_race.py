@@ -9,14 +9,14 @@ from collections.abc import AsyncIterator
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
 from bot.config import WorkingHours
 from bot.migrate import upgrade
 from bot.services.lifecycle import Lifecycle, Outcome, StaffTexts, UserTexts
 from db.engine import create_engine, create_sessionmaker
 from db.models import OutboxMessage, Ticket, TicketEvent, User
+from tests.conftest import fresh_pg_database
 
 PRESSES = 8
 
@@ -28,21 +28,8 @@ async def database(request: pytest.FixtureRequest, sqlite_url: str) -> AsyncIter
         await asyncio.to_thread(upgrade, sqlite_url)
         yield sqlite_url
         return
-    pg_url = request.getfixturevalue("pg_url")
-    name = f"ipdesk_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url)
-    try:
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-        await asyncio.to_thread(upgrade, url)
+    async with fresh_pg_database(request.getfixturevalue("pg_url")) as url:
         yield url
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
 
 
 def say(*_: object) -> str:

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
 
 from bot.migrate import downgrade, upgrade
 from db.engine import create_engine
 from db.models import Base
+from tests.conftest import fresh_pg_database
 
 EXPECTED_TABLES = {
     "users",
@@ -78,21 +77,11 @@ async def test_sqlite_uses_wal_and_a_busy_timeout(sqlite_url: str) -> None:
 
 
 @pytest.fixture
-async def pg_database(pg_url: str) -> AsyncIterator[str]:
+async def empty_pg_database(pg_url: str) -> AsyncIterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"ipdesk_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url)
-    try:
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
+    async with fresh_pg_database(pg_url, migrated=False) as url:
+        yield url
 
 
-async def test_postgresql_round_trip(pg_database: str) -> None:
-    await check_round_trip(pg_database)
+async def test_postgresql_round_trip(empty_pg_database: str) -> None:
+    await check_round_trip(empty_pg_database)

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator
 
-import pytest
 from aiogram import Bot
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from bot.messenger import TelegramMessenger
-from bot.migrate import upgrade
 from bot.services.outbox import Outbox, OutboxWorker
 from db.engine import create_engine, create_sessionmaker
 from db.repositories.outbox import OutboxRepository
@@ -24,25 +18,6 @@ from tests.test_outbox import FakeClock, PlainHttpSession
 
 USERS = 20
 PER_USER = 10
-
-
-@pytest.fixture
-async def pg_database(pg_url: str) -> AsyncIterator[str]:
-    """A fresh PostgreSQL database with the schema, dropped afterwards."""
-    name = f"ipdesk_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_url)
-    try:
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-        await asyncio.to_thread(upgrade, url)
-        yield url
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
 
 
 async def test_two_workers_send_each_row_exactly_once(stand: StandIn, pg_database: str) -> None:

@@ -50,7 +50,6 @@ from tests.prod.conftest import (  # noqa: F401 - fixtures, shared with the prod
     BotProcess,
     bot_processes,
     free_port,
-    pg_database,
     private_redis,
 )
 
@@ -257,7 +256,7 @@ MakeDesk = Callable[..., Awaitable[Desk]]
 @pytest.fixture
 async def make_desk(
     stand: StandIn,
-    pg_database: str,  # noqa: F811 - the fixture imported above
+    pg_database: str,  # tests/conftest.py
     private_redis: Any,  # noqa: F811
     bot_processes: Callable[..., Awaitable[BotProcess]],  # noqa: F811
 ) -> AsyncIterator[MakeDesk]:

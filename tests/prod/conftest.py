@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,16 +18,12 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher
 from redis.asyncio import Redis
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from bot.app import Resources, create_bot, create_dispatcher, create_resources
 from bot.config import REPO_ROOT, Settings, load_settings
 from bot.faq.content import FaqBase
 from bot.faq.match import FaqMatcher
-from bot.migrate import upgrade
 from bot.webhook import WebhookServer, webhook_url
-from db.engine import create_engine
 from sandbox.server import StandIn
 
 PUBLIC_URL = "https://ipdesk.example"  # what the bot gives setWebhook; the stand-in routes it
@@ -101,25 +96,6 @@ async def make_webhook_app(
 
 
 # -- PostgreSQL ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def pg_database(pg_url: str) -> AsyncIterator[str]:
-    """A fresh PostgreSQL database with the schema, dropped afterwards."""
-    name = f"ipdesk_prod_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(pg_url)
-    try:
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(pg_url).set(database=name).render_as_string(hide_password=False)
-        await asyncio.to_thread(upgrade, url)
-        yield url
-        async with admin.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        await admin.dispose()
 
 
 # -- a Redis server of the test's own -----------------------------------------------------------
