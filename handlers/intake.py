@@ -377,7 +377,7 @@ async def reshow(update: Update, data: dict[str, Any]) -> None:
         await data["state"].set_state(STATES[Step(draft.step)])
         text, markup = await screen(service, draft, data["faq"], user.language)
     elif query is not None and ComplaintCb.unpack(query.data or "").action == "confirm":
-        ticket = await service.last_filed(user.id)
+        ticket = await service.just_filed(user.id)
         if ticket is None:
             return
         text, markup = receipt(ticket, data["settings"]), views.receipt_keyboard(ticket)

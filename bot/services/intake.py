@@ -347,16 +347,6 @@ class IntakeService:
         )
         return [(user_id, Step(step)) for user_id, step in rows]
 
-    async def last_filed(self, user_id: int) -> Ticket | None:
-        """The ticket of the person's most recently submitted draft."""
-        return await self._session.scalar(
-            select(Ticket)
-            .join(Draft, Draft.id == Ticket.draft_id)
-            .where(Draft.user_id == user_id, Draft.submitted_at.is_not(None))
-            .order_by(Draft.submitted_at.desc())
-            .limit(1)
-        )
-
     async def _ticket_of(self, draft_id: str) -> Ticket | None:
         return await self._session.scalar(select(Ticket).where(Ticket.draft_id == draft_id))
 
