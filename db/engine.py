@@ -46,6 +46,8 @@ from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, UOWTransaction
 from sqlalchemy.util.concurrency import await_only, in_greenlet
 
+from db.postgres import lazy_begin_asyncpg
+
 log = logging.getLogger("ipdesk.db")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for the one writer lock
@@ -84,6 +86,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             pool_recycle=PG_RECYCLE,
             connect_args={"timeout": PG_CONNECT_TIMEOUT},
         )
+        if parsed.get_driver_name() == "asyncpg":  # no BEGIN for a read (db/postgres.py)
+            kwargs["module"] = lazy_begin_asyncpg()
     engine = create_async_engine(parsed, **kwargs)
     if sqlite:
         _SqliteTransactions(engine)
