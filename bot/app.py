@@ -5,10 +5,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,14 +19,11 @@ from aiogram.fsm.storage.base import (
     BaseEventIsolation,
     BaseStorage,
     DefaultKeyBuilder,
-    StorageKey,
 )
 from aiogram.fsm.storage.memory import MemoryStorage, SimpleEventIsolation
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.methods.base import Response
 from aiogram.utils.i18n import I18n
 from redis.asyncio import Redis
-from redis.asyncio.lock import Lock
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.api_session import JsonBodySession
@@ -38,6 +33,7 @@ from bot.delivery import Delivery
 from bot.faq.content import FaqBase, load_faq
 from bot.faq.match import FaqMatcher
 from bot.features import Features
+from bot.fsm import ISOLATION_LOCK, OrderedRedisEventIsolation, SharedRedisStorage
 from bot.languages import DEFAULT_LANGUAGE
 from bot.locks import LocalLocks, Locks, RedisLocks
 from bot.metrics import Metrics
@@ -86,12 +82,6 @@ SHUTDOWN_GRACE_SECONDS = 20.0
 I18N_DOMAIN = "messages"
 FSM_TTL_SECONDS = 30 * 24 * 3600  # a dialog's step outlives any reminder; the answers are in SQL
 REDIS_TIMEOUT_SECONDS = 5.0
-# One person's updates, one at a time across replicas: wait for the lock at most this long
-# (then the webhook answers 5xx and Telegram tries again); a holder that died frees it in 60 s.
-# A person's update lock lives 10 s and is renewed every 3 s while its update runs, so a process
-# killed mid-update holds that person up for 10 s at most (it was 60 s, the longest update).
-ISOLATION_LOCK = {"timeout": 10, "sleep": 0.01, "blocking_timeout": 50}
-ISOLATION_RENEW_SECONDS = 3.0
 PRUNE_UPDATES_SECONDS = 3600.0
 
 
@@ -169,78 +159,6 @@ def create_redis(url: str) -> Redis:
         socket_timeout=REDIS_TIMEOUT_SECONDS,
         health_check_interval=30,
     )
-
-
-class SharedRedisStorage(RedisStorage):
-    """RedisStorage on the process's shared client, which `Resources.close` closes last
-    (aiogram closes the storage first thing at shutdown, before updates in flight finish)."""
-
-    async def close(self) -> None:
-        return None
-
-
-class OrderedRedisEventIsolation(RedisEventIsolation):
-    """Redis's per-person lock (across replicas), taken in arrival order within a replica.
-
-    Redis lock waiters poll, so a person's updates from one batch (an album's parts, messages
-    sent in a row) would take the lock in any order and be relayed out of order. A local FIFO
-    lock per person in front of it keeps this replica's order, as `SimpleEventIsolation` does
-    with memory storage."""
-
-    def __init__(
-        self, *args: Any, renew_every: float = ISOLATION_RENEW_SECONDS, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self._renew_every = renew_every
-        self._local: dict[StorageKey, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def lock(self, key: StorageKey) -> AsyncIterator[None]:
-        local, users = self._local.get(key, (asyncio.Lock(), 0))
-        self._local[key] = (local, users + 1)
-        try:
-            async with local:
-                shared = self.redis.lock(
-                    name=self.key_builder.build(key, "lock"), **self.lock_kwargs, lock_class=Lock
-                )
-                async with shared:
-                    renewal = _Renewal(shared, self._renew_every)
-                    try:
-                        yield None
-                    finally:
-                        renewal.cancel()
-        finally:
-            local, users = self._local[key]
-            if users == 1:
-                del self._local[key]  # nobody waits: forget the person's lock
-            else:
-                self._local[key] = (local, users - 1)
-
-
-class _Renewal:
-    """Extends a held Redis lock every `every` seconds until cancelled. A timer, not a task:
-    most updates end long before it fires, and a cancelled timer costs next to nothing."""
-
-    def __init__(self, lock: Lock, every: float) -> None:
-        self._lock, self._every = lock, every
-        self._task: asyncio.Task[None] | None = None
-        self._timer = asyncio.get_running_loop().call_later(every, self._fire)
-
-    def _fire(self) -> None:
-        self._task = asyncio.create_task(self._extend())
-
-    async def _extend(self) -> None:
-        try:
-            await self._lock.extend(self._lock.timeout or 0, replace_ttl=True)
-        except Exception:  # Redis away or the lock lost: the update goes on, unprotected
-            log.warning("could not renew a person's update lock", exc_info=True)
-            return
-        self._timer = asyncio.get_running_loop().call_later(self._every, self._fire)
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-        if self._task is not None:
-            self._task.cancel()
 
 
 def create_fsm(resources: Resources) -> tuple[BaseStorage, BaseEventIsolation]:

@@ -12,7 +12,7 @@ from aiogram.fsm.storage.base import DefaultKeyBuilder, StorageKey
 from redis.asyncio import Redis
 from redis.exceptions import LockError
 
-from bot.app import OrderedRedisEventIsolation
+from bot.fsm import OrderedRedisEventIsolation, SharedRedisStorage
 from bot.locks import LocalLocks, Locks, RedisLocks
 from bot.services.albums import AlbumCollector
 
@@ -122,4 +122,34 @@ async def test_a_persons_update_lock_is_short_lived_and_renewed_while_held(
         assert not await client.exists(name)  # released at the end
     finally:
         await client.delete(name)
+        await client.aclose()
+
+
+async def test_the_lock_brings_the_persons_state_for_the_first_read(redis_url: str) -> None:
+    """Taking a person's lock reads their state in the same round trip; the FSM middleware's
+    first read gets it from there, every later read (or one after a change) from Redis."""
+    client = Redis.from_url(redis_url)
+    keys = DefaultKeyBuilder(prefix=f"test-{uuid.uuid4().hex[:12]}:fsm", with_destiny=True)
+    storage = SharedRedisStorage(client, key_builder=keys)
+    isolation = OrderedRedisEventIsolation(client, keys)
+    person = StorageKey(bot_id=1, chat_id=7, user_id=7)
+    other = StorageKey(bot_id=1, chat_id=8, user_id=8)
+    state_key = keys.build(person, "state")
+    try:
+        await storage.set_state(person, "Intake:title")
+        await storage.set_state(other, "Intake:details")
+        async with isolation.lock(person):
+            await client.set(state_key, "written behind the lock's back")
+            assert await storage.get_state(other) == "Intake:details"  # not the person's
+            assert await storage.get_state(person) == "Intake:title"  # read with the lock
+            assert await storage.get_state(person) == "written behind the lock's back"
+        async with isolation.lock(person):
+            await storage.set_state(person, "Intake:evidence")  # a change forgets the copy
+            assert await storage.get_state(person) == "Intake:evidence"
+        await storage.set_state(person, None)
+        async with isolation.lock(person):
+            assert await storage.get_state(person) is None  # no state: none brought
+        assert await storage.get_state(person) is None
+    finally:
+        await client.delete(*[key async for key in client.scan_iter(match=f"{keys.prefix}*")])
         await client.aclose()
