@@ -17,12 +17,13 @@ from bot.services.privacy import RETENTION_SWEEP_SECONDS, DataRights, RetentionS
 from db.models import Ticket, User
 from handlers import reports_views as views
 from handlers.callbacks import DeleteMeCb
+from handlers.filters import CommandsOnly
 from handlers.screens import show
 
 
 def create_router() -> Router:
     router = Router(name="data_rights")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.filter(F.chat.type == ChatType.PRIVATE, CommandsOnly())
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     router.message.register(my_data, Command("mydata"))
     router.message.register(ask_delete, Command("deleteme"))

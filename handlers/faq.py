@@ -16,12 +16,13 @@ from db.models import User
 from handlers import faq_views as views
 from handlers import intake, news
 from handlers.callbacks import FaqEntryCb, FaqNavCb, FaqStaffCb, FaqVoteCb, MenuAction, MenuCb
+from handlers.filters import CommandsOnly
 from handlers.screens import refuse_stale, show
 
 
 def create_router() -> Router:
     router = Router(name="faq")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.filter(F.chat.type == ChatType.PRIVATE, CommandsOnly())
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     router.message.register(faq_command, Command("faq"))
     router.callback_query.register(open_categories, MenuCb.filter(F.action == MenuAction.FAQ))

@@ -41,3 +41,14 @@ class IsAdmin(Filter):
     ) -> bool:
         sender = _sender_id(event)
         return sender is not None and configured(settings).is_admin(sender, user)
+
+
+class CommandsOnly(Filter):
+    """A message whose text or caption starts with "/", the only ones aiogram's `Command`
+    filters take. A router whose messages are all commands carries it: any other message
+    passes that router with this one check, not one failed command parse per handler (a
+    typed question passes a dozen routers before it reaches the FAQ)."""
+
+    async def __call__(self, message: Message) -> bool:
+        text = message.text or message.caption
+        return text is not None and text.startswith("/")

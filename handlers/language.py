@@ -16,12 +16,13 @@ from bot.services.users import UserService
 from db.models import User
 from handlers import keyboards, texts
 from handlers.callbacks import LanguageCb, MenuAction, MenuCb
+from handlers.filters import CommandsOnly
 from handlers.screens import show
 
 
 def create_router() -> Router:
     router = Router(name="language")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.filter(F.chat.type == ChatType.PRIVATE, CommandsOnly())
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     router.message.register(ask_language, Command("language"))
     router.callback_query.register(menu_language, MenuCb.filter(F.action == MenuAction.LANGUAGE))

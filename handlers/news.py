@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.news import NewsConsent
 from db.models import User
 from handlers.callbacks import MenuAction, MenuCb
+from handlers.filters import CommandsOnly
 from handlers.keyboards import LANGUAGE_NAMES
 from handlers.screens import replace_markup, show
 
@@ -26,7 +27,7 @@ class NewsCb(CallbackData, prefix="nw"):
 
 def create_router() -> Router:
     router = Router(name="news")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.filter(F.chat.type == ChatType.PRIVATE, CommandsOnly())
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     router.message.register(settings, Command("settings"))
     router.callback_query.register(answer_question, NewsCb.filter(F.where == "ask"))

@@ -15,12 +15,13 @@ from bot.services.users import UserService
 from db.models import User
 from handlers import faq_views, keyboards, texts
 from handlers.callbacks import MenuAction, MenuCb
+from handlers.filters import CommandsOnly
 from handlers.screens import show
 
 
 def create_router() -> Router:
     router = Router(name="private")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.filter(F.chat.type == ChatType.PRIVATE, CommandsOnly())
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
 
     router.message.register(start, CommandStart())

@@ -15,12 +15,13 @@ from bot.services.lifecycle import Lifecycle, Status
 from db.models import Ticket, User
 from handlers import ticket_views as views
 from handlers.callbacks import TicketCb
+from handlers.filters import CommandsOnly
 from handlers.screens import refuse_stale, show
 
 
 def create_router() -> Router:
     router = Router(name="tickets")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.filter(F.chat.type == ChatType.PRIVATE, CommandsOnly())
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     router.message.register(my_tickets, Command("mytickets"))
     router.callback_query.register(back_to_list, TicketCb.filter(F.action == "list"))
