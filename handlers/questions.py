@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.api_session import SendMessageForEffect
 from bot.faq.content import FaqEntry
 from bot.faq.match import FaqMatcher, MatchResult, Outcome
 from bot.languages import LANGUAGES
@@ -42,6 +43,7 @@ def create_router() -> Router:
 
 async def question(
     message: Message,
+    bot: Bot,
     user: User,
     faq: FaqCatalogue,
     faq_matcher: FaqMatcher,
@@ -55,7 +57,15 @@ async def question(
     # Answer in the language the question was written in.
     with i18n.use_locale(result.lang):
         reply, markup = render(result, faq, switch_from=user.language)
-    await message.answer(reply, reply_markup=markup)
+    # Sent for its effect: the answer's echo is not built into a Message (bot/api_session.py).
+    answer = SendMessageForEffect(
+        chat_id=message.chat.id,
+        message_thread_id=message.message_thread_id if message.is_topic_message else None,
+        business_connection_id=message.business_connection_id,
+        text=reply,
+        reply_markup=markup,
+    )
+    await bot(answer)
 
 
 def render(
