@@ -270,14 +270,12 @@ def create_dispatcher(
     dp.update.middleware(once.mark)  # the handler's first commit records the update
 
     dp.include_routers(
-        errors.create_router(),
         staff.create_router(settings),
         private.create_router(),
         data_rights.create_router(),
         reports.create_router(),
         admin.create_router(),  # admins only: for anyone else its commands are unknown
     )
-    dp.include_router(membership.create_router())  # a stranger's group: leave it
     if features.complaints:
         dp.include_router(intake.create_router())
     dp.include_routers(
@@ -288,7 +286,11 @@ def create_dispatcher(
         news.create_router(),
         faq.create_router(),
         questions.create_router(),
-        fallback.create_router(),  # last: whatever nobody else took
+        fallback.create_router(),  # last of the messages: whatever nobody else took
+        # These take no messages; a message walks the routers in order until one takes it
+        # (each passed router costs CPU), so they come last.
+        membership.create_router(),  # a stranger's group: leave it
+        errors.create_router(),
     )
 
     run_sync_filters_inline(dp)
