@@ -82,8 +82,9 @@ class WebhookHandler(SimpleRequestHandler):
                 extra={"update_id": update.update_id},
             )
             result = None
-        method = result if isinstance(result, TelegramMethod) else None
-        return web.Response(body=self._build_response_writer(bot=self.bot, result=method))
+        if not isinstance(result, TelegramMethod):
+            return web.Response()  # 200, empty: aiogram's empty multipart costs more to build
+        return web.Response(body=self._build_response_writer(bot=self.bot, result=result))
 
 
 def webhook_url(settings: Settings) -> str:
