@@ -15,7 +15,9 @@ typed question is logged by group commit, outside the update's transaction:
 `bot.services.faq.FaqQueryLog`) is answered again.
 
 A skipped update may have lost its reply: its first delivery committed, then met an outage
-before the reply went out (`finished` stayed false). `check` lets such an update on through
+before the reply went out (`finished` stayed false). An outage after the reply, when only
+`finished` is left to write, is logged and the update answered as handled: it is not
+delivered again for a reply the person already has. `check` lets such an update on through
 the user and language middlewares to `reshow`, which hands it to the `redelivered` callable of
 the dispatcher's data (it shows the person where they stand) and stops there.
 """
@@ -32,6 +34,7 @@ from aiogram.types import User as TgUser
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.outage import is_outage
 from db.engine import add_with_commit
 from db.models import ProcessedUpdate, utcnow
 from db.repositories import ProcessedUpdateRepository
@@ -78,7 +81,18 @@ async def mark(handler: Handler, event: TelegramObject, data: dict[str, Any]) ->
     result = await handler(event, data)
     if inspect(processed).persistent:  # the handler committed an effect, then replied
         processed.finished = True
-        await session.commit()
+        try:
+            await session.commit()
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            # The effect is stored and its reply went out; only this note is missing. An
+            # outage answered 5xx here would have Telegram deliver the update again, and the
+            # person would be shown their step a second time.
+            log.warning(
+                "an outage kept a handled update from being noted as finished",
+                extra={"update_id": event.update_id, "error": repr(error)},
+            )
     return result
 
 
