@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.methods import SendMessage
-from aiogram.types import InlineKeyboardMarkup, MessageId
+from aiogram.types import InlineKeyboardMarkup, Message, MessageId
 from aiohttp import BytesPayload, FormData
 
 if TYPE_CHECKING:
@@ -40,6 +40,19 @@ class SendMessageForEffect(SendMessage):
     """sendMessage whose answer only its message id is read from."""
 
     __returning__ = MessageId  # type: ignore[assignment]
+
+    @classmethod
+    def answering(
+        cls, message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+    ) -> SendMessageForEffect:
+        """In the chat (and topic) of `message`, as `message.answer` addresses it."""
+        return cls(
+            chat_id=message.chat.id,
+            message_thread_id=message.message_thread_id if message.is_topic_message else None,
+            business_connection_id=message.business_connection_id,
+            text=text,
+            reply_markup=reply_markup,
+        )
 
 
 class JsonBodySession(AiohttpSession):

@@ -42,20 +42,24 @@ class SharedRedisStorage(RedisStorage):
     The first state read under a person's lock takes the value the lock brought."""
 
     async def get_state(self, key: StorageKey) -> str | None:
-        prefetched = _read_with_lock.get()
-        if prefetched is not None and prefetched[0] == key:
-            _read_with_lock.set(None)  # once: the handler may change it from here on
-            return prefetched[1]
-        return await super().get_state(key)
+        found, state = _take_read_with_lock(key)  # once: the handler may change it later
+        return state if found else await super().get_state(key)
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        prefetched = _read_with_lock.get()
-        if prefetched is not None and prefetched[0] == key:
-            _read_with_lock.set(None)  # what the lock brought is out of date
+        _take_read_with_lock(key)  # what the lock brought is out of date
         await super().set_state(key, state)
 
     async def close(self) -> None:
         return None
+
+
+def _take_read_with_lock(key: StorageKey) -> tuple[bool, str | None]:
+    """(True, state) if the lock brought `key`'s state and it was not taken yet; forgets it."""
+    brought = _read_with_lock.get()
+    if brought is None or brought[0] != key:
+        return False, None
+    _read_with_lock.set(None)
+    return True, brought[1]
 
 
 class _LockReadingState(Lock):

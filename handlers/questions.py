@@ -58,14 +58,7 @@ async def question(
     with i18n.use_locale(result.lang):
         reply, markup = render(result, faq, switch_from=user.language)
     # Sent for its effect: the answer's echo is not built into a Message (bot/api_session.py).
-    answer = SendMessageForEffect(
-        chat_id=message.chat.id,
-        message_thread_id=message.message_thread_id if message.is_topic_message else None,
-        business_connection_id=message.business_connection_id,
-        text=reply,
-        reply_markup=markup,
-    )
-    await bot(answer)
+    await bot(SendMessageForEffect.answering(message, reply, markup))
 
 
 def render(
