@@ -75,6 +75,9 @@ class FormattedText:
     entities: list[Entity] = field(default_factory=list)
 
 
+_MARKUP = re.compile("[&<]")
+
+
 def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
@@ -122,9 +125,11 @@ class _HtmlParser:
                 self.parse_entity_reference()
             elif ch == "<":
                 self.parse_tag()
-            else:
-                self.emit(ch)
-                self.pos += 1
+            else:  # plain text up to the next markup, in one piece
+                found = _MARKUP.search(self.src, self.pos)
+                end = found.start() if found is not None else len(self.src)
+                self.emit(self.src[self.pos : end])
+                self.pos = end
         if self.stack:
             raise EntityParseError(
                 f'Can\'t find end tag corresponding to start tag "{self.stack[-1].name}"'
