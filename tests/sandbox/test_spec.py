@@ -106,6 +106,22 @@ async def test_bad_output_of_the_stand_in_is_caught(
     ]
 
 
+async def test_a_benchmark_stand_in_skips_its_output_check_but_not_the_requests(
+    api: Api, stand: StandIn, chat_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(call: Any) -> dict[str, Any]:
+        message = await messages.send_message(call)
+        del message["date"]
+        return message
+
+    monkeypatch.setitem(HANDLERS, "sendMessage", broken)
+    stand.check_output = False  # as bench/throughput.py builds it
+    status, _ = await api("sendMessage", json={"chat_id": chat_id, "text": "x"})
+    assert status == 200 and stand.violations == []
+    status, _ = await api("sendMessage", json={"chat_id": chat_id, "text": "x", "colour": 1})
+    assert status == 400 and stand.violations != []
+
+
 def test_form_values_are_decoded_by_declared_type(stand: StandIn) -> None:
     spec = stand.spec
     assert spec is not None
