@@ -22,6 +22,12 @@ from bot.webhook import WebhookServer
 log = logging.getLogger("ipdesk")
 
 POLLING_TIMEOUT = 25
+# The cyclic collector's thresholds. Forty updates in flight keep thousands of young objects
+# alive at once, so the default first threshold (700 more allocations than frees) ran a
+# collection every few updates: ~1 s of a 4 900-update run (about 7 % of its CPU), with
+# 30 ms full passes; at 20 000, five collections and 28 ms (measured here). Most objects die
+# by reference counting; the collector is only for cycles, which this still bounds.
+GC_THRESHOLDS = (20_000, 10, 10)
 
 
 async def run(settings: Settings) -> None:
@@ -32,6 +38,7 @@ async def run(settings: Settings) -> None:
     # Long-lived objects created at start-up never need a full GC pass again.
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         if settings.health_port is not None:
             health = await start_health_server(
