@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.filters import Filter
 from aiogram.fsm.storage.base import (
     BaseEventIsolation,
     BaseStorage,
@@ -75,6 +76,7 @@ from handlers import (
     ticket_views,
     tickets,
 )
+from handlers.filters import CommandsOnly, IsAdmin
 
 log = logging.getLogger("ipdesk")
 
@@ -269,12 +271,13 @@ def create_dispatcher(
     dp.update.outer_middleware(ThrottleMiddleware())  # reads the user and speaks their language
     dp.update.middleware(once.mark)  # the handler's first commit records the update
 
+    # A message walks the routers in order until one takes it, and each router it passes
+    # costs CPU: routers that take only commands (or only admins) wait behind one check.
     dp.include_routers(
         staff.create_router(settings),
-        private.create_router(),
-        data_rights.create_router(),
-        reports.create_router(),
-        admin.create_router(),  # admins only: for anyone else its commands are unknown
+        grouped("commands", CommandsOnly(), private.create_router(), data_rights.create_router()),
+        # admins only: for anyone else their commands are unknown
+        grouped("admins", IsAdmin(), reports.create_router(), admin.create_router()),
     )
     if features.complaints:
         dp.include_router(intake.create_router())
@@ -282,9 +285,13 @@ def create_dispatcher(
         tickets.create_router(),
         rating.create_router(),  # before relay: a comment on a rating is not relayed
         relay.create_router(),
-        language.create_router(),
-        news.create_router(),
-        faq.create_router(),
+        grouped(
+            "more commands",
+            CommandsOnly(),
+            language.create_router(),
+            news.create_router(),
+            faq.create_router(),
+        ),
         questions.create_router(),
         fallback.create_router(),  # last of the messages: whatever nobody else took
         # These take no messages; a message walks the routers in order until one takes it
@@ -320,6 +327,15 @@ def create_dispatcher(
     dp.startup.register(on_startup)
     dp.shutdown.register(on_shutdown)
     return dp
+
+
+def grouped(name: str, messages: Filter, *routers: Router) -> Router:
+    """The routers under one whose message filter they all apply themselves: any other
+    message passes them with that one check."""
+    group = Router(name=name)
+    group.message.filter(messages)
+    group.include_routers(*routers)
+    return group
 
 
 def register_outermost(dp: Dispatcher, middleware: Any) -> None:
