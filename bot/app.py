@@ -272,9 +272,13 @@ def create_dispatcher(
     dp.update.middleware(once.mark)  # the handler's first commit records the update
 
     # A message walks the routers in order until one takes it, and each router it passes
-    # costs CPU: routers that take only commands (or only admins) wait behind one check.
+    # costs CPU. The commonest message, a question typed outside any dialog, is taken second:
+    # the routers after it take only commands, dialog answers (states) and the messages of
+    # people with an open ticket, which its router's filter lets pass. Routers that take only
+    # commands (or only admins) wait behind one check.
     dp.include_routers(
         staff.create_router(settings),
+        questions.create_router(),
         grouped("commands", CommandsOnly(), private.create_router(), data_rights.create_router()),
         # admins only: for anyone else their commands are unknown
         grouped("admins", IsAdmin(), reports.create_router(), admin.create_router()),
@@ -292,7 +296,6 @@ def create_dispatcher(
             news.create_router(),
             faq.create_router(),
         ),
-        questions.create_router(),
         fallback.create_router(),  # last of the messages: whatever nobody else took
         # These take no messages; a message walks the routers in order until one takes it
         # (each passed router costs CPU), so they come last.

@@ -52,3 +52,13 @@ class CommandsOnly(Filter):
     async def __call__(self, message: Message) -> bool:
         text = message.text or message.caption
         return text is not None and text.startswith("/")
+
+
+class OutsideDialogs(Filter):
+    """A message from someone in no dialog: no dialog state (complaint, rating comment,
+    broadcast...) and no open ticket their messages go to. Such a typed text is a question."""
+
+    async def __call__(
+        self, message: Message, raw_state: str | None = None, user: User | None = None
+    ) -> bool:
+        return raw_state is None and (user is None or user.active_ticket_id is None)

@@ -25,6 +25,7 @@ from handlers.callbacks import (
     MenuCb,
     SwitchLanguageCb,
 )
+from handlers.filters import OutsideDialogs
 from handlers.keyboards import inline_rows, memo_markup
 from handlers.screens import replace_markup
 
@@ -34,7 +35,8 @@ MAX_MATCHED_CHARS = 500
 
 def create_router() -> Router:
     router = Router(name="questions")
-    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    # Dialogs (their states) and open tickets take a person's text first.
+    router.message.filter(F.chat.type == ChatType.PRIVATE, OutsideDialogs())
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
     router.message.register(question, F.text & ~F.text.startswith("/"))
     router.callback_query.register(switch_language, SwitchLanguageCb.filter(F.code.in_(LANGUAGES)))
