@@ -19,16 +19,22 @@ same idea (`db.engine._SqliteTransactions`).
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.dialects.postgresql.asyncpg import (
     AsyncAdapt_asyncpg_connection,
     AsyncAdapt_asyncpg_cursor,
     AsyncAdapt_asyncpg_dbapi,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util.concurrency import await_only
+
+log = logging.getLogger("ipdesk.db")
 
 # What makes a SELECT more than a read: a lock taken, a sequence moved, a setting changed.
 _NEEDS_TRANSACTION = re.compile(
@@ -85,3 +91,77 @@ def lazy_begin_asyncpg() -> LazyBeginAsyncpg:
     import asyncpg
 
     return LazyBeginAsyncpg(asyncpg)
+
+
+# SQL, its parameters in order (name, fixed value or _UNSET, bind processor) and each
+# column's result processor
+_Compiled = tuple[str, tuple[tuple[str, Any, Any], ...], tuple[Any, ...]]
+_UNSET = object()
+
+
+class DirectRead:
+    """A plain SELECT run straight on asyncpg, on the session's own connection.
+
+    For the one read every update makes (`db.repositories.updates`): SQLAlchemy's execution
+    path (compiled-statement lookup, execution context, cursor adapter, result rows, the ORM's
+    loading) cost more CPU than asyncpg's round trip itself. The statement is compiled by
+    SQLAlchemy once per dialect and its columns' result processors applied as SQLAlchemy would.
+
+    `first` returns None when the session is not on asyncpg (SQLite: the caller uses the
+    ordinary path). Should the direct call fail, the connection is invalidated, the session
+    rolled back (it had read, not written) and the ordinary path runs the statement instead:
+    it replaces a dead connection, and its errors are the ones the rest of the code knows (an
+    outage is still an outage, `bot.outage`).
+    """
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self._statement = statement
+        self._compiled: _Compiled | None = None
+
+    async def first(self, session: AsyncSession, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        if session.bind.dialect.driver != "asyncpg":
+            return None
+        connection = await session.connection()
+        adapted = (await connection.get_raw_connection()).dbapi_connection
+        if not isinstance(adapted, _Connection):  # not ours (a test's own engine): no shortcut
+            return None
+        sql, binds, processors = self._compile(connection.dialect)
+        arguments = [
+            value if bind is None else bind(value)
+            for name, fixed, bind in binds
+            for value in (params[name] if fixed is _UNSET else fixed,)
+        ]
+        try:
+            record = await adapted._connection.fetchrow(sql, *arguments)
+        except Exception:
+            log.info("a direct read failed; running it the ordinary way", exc_info=True)
+            await connection.invalidate()
+            await session.rollback()
+            row = (await session.execute(self._statement, params)).first()
+            return tuple(row) if row is not None else ()
+        if record is None:
+            return ()
+        return tuple(
+            value if process is None else process(value)
+            for value, process in zip(record, processors, strict=True)
+        )
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        if self._compiled is None:
+            compiled = self._statement.compile(dialect=dialect)
+            assert compiled.positiontup is not None  # asyncpg's numbered parameters
+            processors_in = compiled._bind_processors
+            fixed = {  # literals of the statement itself (`literal(1)`): None where given
+                key: bind.value if bind.value is not None else _UNSET
+                for key, bind in ((compiled.bind_names[b], b) for b in compiled.binds.values())
+            }
+            binds = tuple(
+                (name, fixed.get(name, _UNSET), processors_in.get(name))
+                for name in compiled.positiontup
+            )
+            processors = tuple(
+                column.type._cached_result_processor(dialect, None)
+                for column in self._statement.selected_columns
+            )
+            self._compiled = (compiled.string, binds, processors)
+        return self._compiled
