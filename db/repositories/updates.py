@@ -7,6 +7,8 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict
+from sqlalchemy.orm.instrumentation import manager_of_class
 
 from db.models import ProcessedUpdate, User
 from db.postgres import DirectRead
@@ -30,6 +32,7 @@ _SEEN_WITH_USER = (
 # The same read with the user's columns, straight on asyncpg (PostgreSQL): the check runs
 # for every update, and SQLAlchemy's execution and loading were most of its CPU.
 _USER_COLUMNS = tuple(User.__mapper__.column_attrs)
+_USER_CLASS = manager_of_class(User)
 _DIRECT_SEEN_WITH_USER = DirectRead(
     select(_FINISHED.label("finished"), *(attribute.columns[0] for attribute in _USER_COLUMNS))
     .select_from(_ONE_ROW)
@@ -61,10 +64,13 @@ class ProcessedUpdateRepository:
         return row.finished  # type: ignore[no-any-return]
 
     def _loaded(self, values: list[object]) -> User:
-        """The user row read directly, in the session as if the ORM had loaded it."""
-        pairs = zip(_USER_COLUMNS, values, strict=True)
-        user = User(**{attribute.key: value for attribute, value in pairs})
-        make_transient_to_detached(user)  # as loaded: no pending changes
+        """The user row read directly, in the session as if the ORM had loaded it: the
+        attributes set as loaded state (no change events: User(...) cost 4x as much)."""
+        user: User = _USER_CLASS.new_instance()
+        instance_dict(user).update(
+            (attribute.key, value) for attribute, value in zip(_USER_COLUMNS, values, strict=True)
+        )
+        make_transient_to_detached(user)  # its identity from the key; nothing pending
         already = self._session.identity_map.get(self._session.identity_key(instance=user))
         if already is not None:
             return already  # type: ignore[no-any-return]
