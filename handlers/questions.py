@@ -55,12 +55,22 @@ async def question(
 ) -> None:
     text = message.text or ""
     result = faq_matcher.match(text[:MAX_MATCHED_CHARS], user.language)
-    await faq_log.add(session, user.id, text, result.lang, result.outcome, result.id, result.score)
     # Answer in the language the question was written in.
     with i18n.use_locale(result.lang):
         reply, markup = render(result, faq, switch_from=user.language)
     # Sent for its effect: the answer's echo is not built into a Message (bot/api_session.py).
-    await bot(SendMessageForEffect.answering(message, reply, markup))
+    answer = SendMessageForEffect.answering(message, reply, markup)
+    # The question is logged while its answer goes out; both are done before the update is.
+    await faq_log.add(
+        session,
+        user.id,
+        text,
+        result.lang,
+        result.outcome,
+        result.id,
+        result.score,
+        meanwhile=lambda: bot(answer),
+    )
 
 
 def render(

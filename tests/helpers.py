@@ -6,9 +6,15 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from html import unescape
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from aiogram.utils.i18n import I18n
+from sqlalchemy import select
+
+from db.models import FaqQuery
+
+if TYPE_CHECKING:
+    from tests.conftest import RunningBot
 
 _TAG = re.compile(r"<[^>]+>")
 T = TypeVar("T")
@@ -50,3 +56,11 @@ async def eventually(
         await asyncio.sleep(interval)
         value = await probe()
     return value
+
+
+async def logged(app: RunningBot) -> list[FaqQuery]:
+    """The typed-question log once the updates in flight are handled: a question is logged
+    while its answer goes out, and its update ends when both are done."""
+    assert await app.resources.tracker.wait_idle(5)
+    async with app.resources.sessionmaker() as session:
+        return list(await session.scalars(select(FaqQuery).order_by(FaqQuery.id)))

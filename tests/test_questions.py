@@ -3,13 +3,17 @@ ambiguous and the "not sure" paths, greetings, and the offer to switch language.
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
+from bot.services.faq import FaqQueryLog
 from db.models import FaqQuery, User
 from handlers import faq_views
 from tests.conftest import RunningBot
-from tests.helpers import buttons, render, tr
+from tests.helpers import buttons, logged, render, tr
 
 QUESTIONS = {
     "ko": ("상표 등록 얼마나 걸려요?", "trademark-register"),
@@ -17,11 +21,6 @@ QUESTIONS = {
     "ru": ("что делать если нашли контрафакт на рынке", "counterfeit-report"),
     "en": ("how do we get our brand into the customs register", "customs-register"),
 }
-
-
-async def logged(app: RunningBot) -> list[FaqQuery]:
-    async with app.resources.sessionmaker() as session:
-        return list(await session.scalars(select(FaqQuery).order_by(FaqQuery.id)))
 
 
 @pytest.mark.parametrize("lang", sorted(QUESTIONS))
@@ -45,6 +44,32 @@ async def test_a_question_gets_its_answer(app: RunningBot, lang: str) -> None:
         "answer",
         expected,
     )
+
+
+async def test_the_answer_goes_out_while_the_question_is_logged(
+    app: RunningBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer does not wait for the log's batch; the update ends only once both are done
+    (a crash before that has Telegram deliver the question again)."""
+    faq_log: FaqQueryLog = app.dp["faq_log"]
+    write = faq_log._insert
+    release = asyncio.Event()
+
+    async def held(rows: list[dict[str, Any]]) -> None:
+        await release.wait()
+        await write(rows)
+
+    monkeypatch.setattr(faq_log, "_insert", held)
+    user = app.stand.create_user("Jane", language_code="en")
+    await user.send("how do I register a trademark")
+    reply = await user.expect_message()
+    assert reply["text"]
+    assert not await app.resources.tracker.wait_idle(0.2)  # still in flight: the row waits
+    async with app.resources.sessionmaker() as session:
+        assert list(await session.scalars(select(FaqQuery))) == []
+    release.set()
+    [row] = await logged(app)
+    assert (row.user_id, row.text) == (user.id, "how do I register a trademark")
 
 
 async def test_the_answer_follows_the_questions_language(app: RunningBot) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from db.models import Draft, FaqQuery
 from sandbox.driver import GroupDriver
-from tests.abuse.support import count, dead_letters, file_ticket
+from tests.abuse.support import count, dead_letters, file_ticket, settle
 from tests.conftest import RunningBot
 from tests.test_intake_dialog import PNG
 
@@ -21,6 +21,7 @@ async def test_a_forwarded_text_is_a_question(app: RunningBot) -> None:
     await user.send_forwarded("how much does a patent cost", hidden_name="Someone")
     replies = await user.expect_messages(2)
     assert all(r["text"] != UNSUPPORTED for r in replies)
+    await settle(app)  # a question is logged while its answer goes out
     assert await count(app, FaqQuery) == 2
     await friend.expect_no_message(within=0.2)  # the author is never written to
     assert await dead_letters(app) == []

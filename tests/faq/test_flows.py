@@ -6,15 +6,13 @@ question is logged with its outcome."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import select
 
 from bot.faq.match import Outcome
 from bot.languages import LANGUAGES
 from bot.services.faq import PAGE_SIZE
-from db.models import FaqQuery
 from handlers import faq_views
 from tests.conftest import RunningBot
-from tests.helpers import buttons, render, tr
+from tests.helpers import buttons, logged, render, tr
 
 # Questions as users type them, each clearly about one entry.
 QUESTIONS = [
@@ -40,11 +38,6 @@ NOT_SURE_TEXT = (
     "or ask our staff."
 )
 AMBIGUOUS_TEXT = "I found several answers that may fit. Which one do you mean?"
-
-
-async def logged(app: RunningBot) -> list[FaqQuery]:
-    async with app.resources.sessionmaker() as session:
-        return list(await session.scalars(select(FaqQuery).order_by(FaqQuery.id)))
 
 
 def entry_screen(app: RunningBot, entry_id: str, lang: str) -> str:
