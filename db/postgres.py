@@ -21,17 +21,18 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select
+from sqlalchemy import Insert, Select, Table, bindparam, insert
 from sqlalchemy.dialects.postgresql.asyncpg import (
     AsyncAdapt_asyncpg_connection,
     AsyncAdapt_asyncpg_cursor,
     AsyncAdapt_asyncpg_dbapi,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.util.concurrency import await_only
 
 log = logging.getLogger("ipdesk.db")
@@ -99,52 +100,46 @@ _Compiled = tuple[str, tuple[tuple[str, Any, Any], ...], tuple[Any, ...]]
 _UNSET = object()
 
 
-class DirectRead:
-    """A plain SELECT run straight on asyncpg, on the session's own connection.
+class _Direct:
+    """A statement compiled by SQLAlchemy once per dialect and run straight on asyncpg, on
+    the session's own connection, bound and read as SQLAlchemy would (the columns' bind and
+    result processors). For the statements every typed question runs: SQLAlchemy's execution
+    path (compiled-statement lookup, execution context, cursor adapter, result rows, the ORM)
+    cost more CPU than asyncpg's round trip itself.
 
-    For the one read every update makes (`db.repositories.updates`): SQLAlchemy's execution
-    path (compiled-statement lookup, execution context, cursor adapter, result rows, the ORM's
-    loading) cost more CPU than asyncpg's round trip itself. The statement is compiled by
-    SQLAlchemy once per dialect and its columns' result processors applied as SQLAlchemy would.
-
-    `first` returns None when the session is not on asyncpg (SQLite: the caller uses the
-    ordinary path). Should the direct call fail, the connection is invalidated, the session
-    rolled back (it had read, not written) and the ordinary path runs the statement instead:
-    it replaces a dead connection, and its errors are the ones the rest of the code knows (an
-    outage is still an outage, `bot.outage`).
+    Not on asyncpg (SQLite), the caller is told to take the ordinary path. Should the direct
+    call fail, the connection is invalidated, the session rolled back and the ordinary path
+    runs the statement instead: it replaces a dead connection, and its errors are the ones
+    the rest of the code knows (an outage is still an outage, `bot.outage`).
     """
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | Insert) -> None:
         self._statement = statement
         self._compiled: _Compiled | None = None
 
-    async def first(self, session: AsyncSession, params: dict[str, Any]) -> tuple[Any, ...] | None:
+    async def _driver(self, session: AsyncSession) -> tuple[AsyncConnection, Any] | None:
+        """The session's connection and its asyncpg connection, or None for no shortcut."""
         if session.bind.dialect.driver != "asyncpg":
             return None
         connection = await session.connection()
         adapted = (await connection.get_raw_connection()).dbapi_connection
         if not isinstance(adapted, _Connection):  # not ours (a test's own engine): no shortcut
             return None
-        sql, binds, processors = self._compile(connection.dialect)
-        arguments = [
+        return connection, adapted._connection
+
+    async def _failed(self, session: AsyncSession, connection: AsyncConnection) -> None:
+        log.info("a direct statement failed; running it the ordinary way", exc_info=True)
+        await connection.invalidate()
+        await session.rollback()
+
+    def _arguments(
+        self, binds: tuple[tuple[str, Any, Any], ...], params: dict[str, Any]
+    ) -> list[Any]:
+        return [
             value if bind is None else bind(value)
             for name, fixed, bind in binds
             for value in (params[name] if fixed is _UNSET else fixed,)
         ]
-        try:
-            record = await adapted._connection.fetchrow(sql, *arguments)
-        except Exception:
-            log.info("a direct read failed; running it the ordinary way", exc_info=True)
-            await connection.invalidate()
-            await session.rollback()
-            row = (await session.execute(self._statement, params)).first()
-            return tuple(row) if row is not None else ()
-        if record is None:
-            return ()
-        return tuple(
-            value if process is None else process(value)
-            for value, process in zip(record, processors, strict=True)
-        )
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         if self._compiled is None:
@@ -159,9 +154,67 @@ class DirectRead:
                 (name, fixed.get(name, _UNSET), processors_in.get(name))
                 for name in compiled.positiontup
             )
+            selected = getattr(self._statement, "selected_columns", ())
             processors = tuple(
-                column.type._cached_result_processor(dialect, None)
-                for column in self._statement.selected_columns
+                column.type._cached_result_processor(dialect, None) for column in selected
             )
             self._compiled = (compiled.string, binds, processors)
         return self._compiled
+
+
+class DirectRead(_Direct):
+    """A plain SELECT (`_Direct`): the processed-update check every update makes."""
+
+    def __init__(self, statement: Select[Any]) -> None:
+        super().__init__(statement)
+
+    async def first(self, session: AsyncSession, params: dict[str, Any]) -> tuple[Any, ...] | None:
+        """The first row (() for none), or None where there is no shortcut."""
+        driver = await self._driver(session)
+        if driver is None:
+            return None
+        connection, asyncpg_connection = driver
+        sql, binds, processors = self._compile(connection.dialect)
+        try:
+            record = await asyncpg_connection.fetchrow(sql, *self._arguments(binds, params))
+        except Exception:
+            await self._failed(session, connection)
+            row = (await session.execute(self._statement, params)).first()
+            return tuple(row) if row is not None else ()
+        if record is None:
+            return ()
+        return tuple(
+            value if process is None else process(value)
+            for value, process in zip(record, processors, strict=True)
+        )
+
+
+class DirectInsert(_Direct):
+    """Rows inserted as one batch that commits by itself (`_Direct`): asyncpg's executemany
+    sends them in one round trip, all or none (BEGIN, INSERT and COMMIT were three), for a
+    session that has not begun. Should the connection die after the server committed and
+    before its answer, the ordinary path writes the rows again: for the typed-question log
+    (`bot.services.faq`), a rare duplicate, never a loss."""
+
+    def __init__(self, table: Table) -> None:
+        self._columns = tuple(column.key for column in table.columns if not column.primary_key)
+        super().__init__(insert(table).values({c: bindparam(c) for c in self._columns}))
+
+    async def many(self, session: AsyncSession, rows: Sequence[Mapping[str, Any]]) -> bool:
+        """False where there is no shortcut (the caller inserts the ordinary way)."""
+        if session.in_transaction():
+            return False  # its own commit would not be the batch's
+        driver = await self._driver(session)
+        if driver is None:
+            return False
+        connection, asyncpg_connection = driver
+        sql, binds, _ = self._compile(connection.dialect)
+        complete = [{c: row[c] for c in self._columns} for row in rows]  # no defaults here
+        try:
+            await asyncpg_connection.executemany(
+                sql, [self._arguments(binds, row) for row in complete]
+            )
+        except Exception:
+            await self._failed(session, connection)
+            await session.execute(insert(self._statement.table), complete)
+        return True

@@ -9,6 +9,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import FaqFeedback, FaqQuery, utcnow
+from db.postgres import DirectInsert
+
+# Every typed question writes one (bot.services.faq batches them).
+_DIRECT_QUERIES = DirectInsert(FaqQuery.__table__)
 
 
 class FaqRepository:
@@ -29,8 +33,11 @@ class FaqRepository:
         await self._session.execute(stmt)
 
     async def add_queries(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Typed questions (FaqQuery columns) in one INSERT."""
-        await self._session.execute(insert(FaqQuery), list(rows))
+        """Typed questions (every FaqQuery column but the id) in one INSERT, committed by the
+        caller; on PostgreSQL, in a session that has not begun, a batch that commits by itself
+        in one round trip (`db.postgres.DirectInsert`)."""
+        if not await _DIRECT_QUERIES.many(self._session, rows):
+            await self._session.execute(insert(FaqQuery), list(rows))
 
     async def votes(self, entry_id: str) -> tuple[int, int]:
         """(helpful, not helpful) for one entry."""
