@@ -163,7 +163,9 @@ async def test_a_lone_429_holds_its_row_and_repeated_ones_hold_everyone(
     sent_at = {chat: at - started for at, chat in announcer.times}
     gaps = [b - a for (a, _), (b, _) in itertools.pairwise(announcer.times)]
     assert sorted(announcer.delivered) == list(range(10, 50))
-    assert sent_at[13] >= 0.95 and sent_at[14] < 0.5  # the others went on meanwhile
+    # The others went on meanwhile (compared with the held row, not the clock: a loaded CI
+    # machine once took 0.8 s to reach the fifth send at 20 a second).
+    assert sent_at[13] >= 0.95 and sent_at[14] < sent_at[13]
     assert sent_at[46] - sent_at[44] >= 0.95 and sent_at[47] - sent_at[44] >= 0.95
     assert sorted(gaps)[-2] < 0.5 < max(gaps)  # everyone waited once, after the 46th
     assert worker.counters.flood_waits == 3 and worker.counters.global_pauses == 1
