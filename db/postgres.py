@@ -132,9 +132,8 @@ class _Direct:
         await connection.invalidate()
         await session.rollback()
 
-    def _arguments(
-        self, binds: tuple[tuple[str, Any, Any], ...], params: dict[str, Any]
-    ) -> list[Any]:
+    @staticmethod
+    def _arguments(binds: tuple[tuple[str, Any, Any], ...], params: Mapping[str, Any]) -> list[Any]:
         return [
             value if bind is None else bind(value)
             for name, fixed, bind in binds
@@ -165,9 +164,6 @@ class _Direct:
 class DirectRead(_Direct):
     """A plain SELECT (`_Direct`): the processed-update check every update makes."""
 
-    def __init__(self, statement: Select[Any]) -> None:
-        super().__init__(statement)
-
     async def first(self, session: AsyncSession, params: dict[str, Any]) -> tuple[Any, ...] | None:
         """The first row (() for none), or None where there is no shortcut."""
         driver = await self._driver(session)
@@ -197,6 +193,7 @@ class DirectInsert(_Direct):
     (`bot.services.faq`), a rare duplicate, never a loss."""
 
     def __init__(self, table: Table) -> None:
+        self._table = table
         self._columns = tuple(column.key for column in table.columns if not column.primary_key)
         super().__init__(insert(table).values({c: bindparam(c) for c in self._columns}))
 
@@ -216,5 +213,5 @@ class DirectInsert(_Direct):
             )
         except Exception:
             await self._failed(session, connection)
-            await session.execute(insert(self._statement.table), complete)
+            await session.execute(insert(self._table), complete)
         return True

@@ -82,8 +82,8 @@ class FaqQueryLog:
 
     A question's row is queued and its update waits until the row is committed (the answer
     goes out meanwhile: `add`), but the rows of every question that arrives while one batch
-    is being written go together in the next: one connection, one
-    INSERT and one commit for all of them instead of a transaction each. One writer task
+    is being written go together in the next: one connection, one INSERT and one commit for
+    all of them instead of a transaction each. One writer task
     runs while rows are pending and ends when none are. Should a batch fail (the database is
     away, or one row is refused), its rows are written one by one, each update hearing only
     about its own row.
@@ -114,8 +114,8 @@ class FaqQueryLog:
 
         The answer tells the person nothing was received, so it need not wait for the row:
         the two overlap, and the update is acknowledged only when both are done (a crash
-        before then has Telegram deliver the question again). Waiting for the batch after
-        the answer doubled an answered question's time in the bot under load. The answer's
+        before then has Telegram deliver the question again). Waiting for the batch before
+        answering was most of an answered question's time in the bot under load. The answer's
         error is raised first; should only the row fail (the database away), the error is
         raised too, and the redelivered question is answered again.
 
