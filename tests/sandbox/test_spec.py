@@ -86,18 +86,23 @@ async def test_unknown_method_is_a_404_and_a_violation(api: Api, stand: StandIn)
     assert stand.violations == ["sendTelepathy: no such Bot API method"]
 
 
-async def test_bad_output_of_the_stand_in_is_caught(
-    api: Api, stand: StandIn, chat_id: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Prove the output check can fail: break sendMessage's result on purpose."""
+def break_send_message(monkeypatch: pytest.MonkeyPatch, **chat_fields: object) -> None:
+    """sendMessage answers without the message's date (and with `chat_fields` in its chat)."""
 
     async def broken(call: Any) -> dict[str, Any]:
         message = await messages.send_message(call)
         del message["date"]
-        message["chat"]["colour"] = "red"
+        message["chat"].update(chat_fields)
         return message
 
     monkeypatch.setitem(HANDLERS, "sendMessage", broken)
+
+
+async def test_bad_output_of_the_stand_in_is_caught(
+    api: Api, stand: StandIn, chat_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Prove the output check can fail: break sendMessage's result on purpose."""
+    break_send_message(monkeypatch, colour="red")
     status, _ = await api("sendMessage", json={"chat_id": chat_id, "text": "x"})
     assert status == 200
     assert stand.violations == [
@@ -109,12 +114,7 @@ async def test_bad_output_of_the_stand_in_is_caught(
 async def test_a_benchmark_stand_in_skips_its_output_check_but_not_the_requests(
     api: Api, stand: StandIn, chat_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken(call: Any) -> dict[str, Any]:
-        message = await messages.send_message(call)
-        del message["date"]
-        return message
-
-    monkeypatch.setitem(HANDLERS, "sendMessage", broken)
+    break_send_message(monkeypatch)
     stand.check_output = False  # as bench/throughput.py builds it
     status, _ = await api("sendMessage", json={"chat_id": chat_id, "text": "x"})
     assert status == 200 and stand.violations == []
