@@ -256,7 +256,7 @@ def create_dispatcher(
     dp.update.outer_middleware(resources.metrics.inner)
     dp.update.outer_middleware(resources.tracker)
     if settings.mode is Mode.POLLING:  # webhook mode answers 503 and Telegram redelivers
-        dp.update.outer_middleware(RetryOnOutage())
+        dp.update.outer_middleware(RetryOnOutage(on_retry=resources.metrics.count_outage_retry))
     dp.update.outer_middleware(DbSessionMiddleware(resources.sessionmaker))
     dp.update.outer_middleware(once.check)  # a redelivered update already committed: skip
     dp.update.outer_middleware(UserMiddleware())

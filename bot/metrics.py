@@ -63,6 +63,7 @@ class Metrics:
         self.updates: Counter[str] = Counter()
         self.errors: Counter[tuple[str, str]] = Counter()  # (update type, handler|outage)
         self.skipped = 0  # redelivered updates whose effects were already committed
+        self.outage_retries = 0  # polling mode: runs repeated after an outage (RetryOnOutage)
         self.webhook: Counter[int] = Counter()  # answers by HTTP status
         self.latency: dict[str, Histogram] = {}
 
@@ -81,6 +82,9 @@ class Metrics:
         if data.get("update_skipped"):
             self.skipped += 1
         return result
+
+    def count_outage_retry(self) -> None:
+        self.outage_retries += 1
 
     async def inner(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         try:
@@ -104,6 +108,12 @@ class Metrics:
             "Redelivered updates skipped: their effects were committed before.",
         )
         out.sample("ipdesk_updates_skipped_total", self.skipped)
+        out.family(
+            "ipdesk_update_outage_retries_total",
+            "counter",
+            "Polling mode: updates run again because the database or Redis was unavailable.",
+        )
+        out.sample("ipdesk_update_outage_retries_total", self.outage_retries)
         out.family("ipdesk_update_seconds", "histogram", "Time to handle an update, by type.")
         for kind, histogram in self.latency.items():
             for bound, count in zip(histogram.buckets, histogram.counts, strict=True):

@@ -34,6 +34,8 @@ async def test_a_question_during_an_outage_is_answered_once_it_ends(
     await user.expect_no_message(within=0.3)
     async with app.resources.sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(DeadLetter)) == 0
+    # Each repeated run is counted for /metrics.
+    assert "ipdesk_update_outage_retries_total 3" in app.resources.metrics.render(None)
 
 
 async def test_an_answer_committed_before_the_outage_is_not_given_twice(

@@ -29,9 +29,14 @@ GIVE_UP_AFTER = 600.0
 
 
 class RetryOnOutage(BaseMiddleware):
-    def __init__(self, give_up_after: float = GIVE_UP_AFTER) -> None:
+    def __init__(
+        self,
+        give_up_after: float = GIVE_UP_AFTER,
+        *,
+        on_retry: Callable[[], None] | None = None,
+    ) -> None:
         self._give_up_after = give_up_after
-        self.retried = 0  # runs repeated because of an outage, for the tests and metrics
+        self._on_retry = on_retry  # told of every run repeated because of an outage (metrics)
 
     async def __call__(
         self,
@@ -58,7 +63,8 @@ class RetryOnOutage(BaseMiddleware):
                     delay,
                     extra={"update_id": update_id, "error": repr(error)},
                 )
-            self.retried += 1
+            if self._on_retry is not None:
+                self._on_retry()
             await asyncio.sleep(delay)
             waited += delay
             delay = min(delay * 2, MAX_DELAY)
