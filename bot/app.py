@@ -260,6 +260,8 @@ def create_dispatcher(
     dp.update.outer_middleware(DbSessionMiddleware(resources.sessionmaker))
     dp.update.outer_middleware(once.check)  # a redelivered update already committed: skip
     dp.update.outer_middleware(UserMiddleware())
+    if features.complaints and resources.redis is not None:
+        dp.update.outer_middleware(intake.recover_state)  # Redis emptied: states from drafts
     dp.update.outer_middleware(
         UserI18nMiddleware(
             resources.i18n,

@@ -5,6 +5,11 @@ the update is handled (and a third to release the lock). Here the lock is taken 
 that also returns the state, and the storage's first `get_state` inside that lock (the one the
 middleware makes) is answered from it: holding the lock, nobody else changes that person's
 state in between. Every later read goes to Redis as before.
+
+The same script tells whether Redis still holds the states at all: a marker key (`alive_key`)
+is set once the dialog states have been put back from the drafts after Redis started empty
+(`handlers.intake.start_dialog_recovery`, every few seconds). Until then, an update finds
+`states_may_be_lost()` true, and a person with no state may be in a dialog after all.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from aiogram.fsm.storage.base import StateType, StorageKey
-from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+from aiogram.fsm.storage.redis import KeyBuilder, RedisEventIsolation, RedisStorage
 from redis.asyncio.lock import Lock
 from redis.commands.core import AsyncScript
 
@@ -34,6 +39,18 @@ ISOLATION_RENEW_SECONDS = 3.0
 _read_with_lock: ContextVar[tuple[StorageKey, str | None] | None] = ContextVar(
     "ipdesk_state_read_with_lock", default=None
 )
+# True for an update whose lock found the marker gone: Redis restarted empty, states not back.
+_states_lost: ContextVar[bool] = ContextVar("ipdesk_states_lost", default=False)
+
+
+def alive_key(keys: KeyBuilder) -> str:
+    """The marker of a Redis whose dialog states are in place (see the module docstring)."""
+    return f"{keys.prefix}:alive"  # type: ignore[attr-defined]
+
+
+def states_may_be_lost() -> bool:
+    """Whether the update being handled found Redis emptied and its states not yet put back."""
+    return _states_lost.get()
 
 
 class SharedRedisStorage(RedisStorage):
@@ -67,17 +84,18 @@ class _LockReadingState(Lock):
 
     ACQUIRE_AND_READ = """
         if redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-            return {1, redis.call('get', KEYS[2])}
+            return {1, redis.call('exists', KEYS[3]), redis.call('get', KEYS[2])}
         end
         return {0}
     """
 
     acquire_and_read: AsyncScript | None = None  # registered once, as redis-py's own scripts
 
-    def __init__(self, *args: Any, state_key: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, state_key: str, alive_key: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._state_key = state_key
+        self._state_key, self._alive_key = state_key, alive_key
         self.state: str | None = None
+        self.states_lost = False
         cls = type(self)
         if cls.acquire_and_read is None:
             cls.acquire_and_read = self.redis.register_script(self.ACQUIRE_AND_READ)
@@ -90,14 +108,15 @@ class _LockReadingState(Lock):
     async def do_acquire(self, token: str | bytes) -> bool:
         assert self.acquire_and_read is not None
         reply = await self.acquire_and_read(
-            keys=[self.name, self._state_key],
+            keys=[self.name, self._state_key, self._alive_key],
             args=[token, int((self.timeout or 0) * 1000)],
             client=self.redis,
         )
         if not reply or reply[0] != 1:
             return False
+        self.states_lost = reply[1] == 0
         # A missing state ends the script's list early (Lua stops a table at nil).
-        value = reply[1] if len(reply) > 1 else None
+        value = reply[2] if len(reply) > 2 else None
         self.state = value.decode() if isinstance(value, bytes) else value
         return True
 
@@ -114,6 +133,7 @@ class OrderedRedisEventIsolation(RedisEventIsolation):
         self, *args: Any, renew_every: float = ISOLATION_RENEW_SECONDS, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
+        self._alive_key = alive_key(self.key_builder)
         self._renew_every = renew_every
         self._local: dict[StorageKey, tuple[asyncio.Lock, int]] = {}
 
@@ -127,14 +147,18 @@ class OrderedRedisEventIsolation(RedisEventIsolation):
                     self.redis,
                     self.key_builder.build(key, "lock"),
                     state_key=self.key_builder.build(key, "state"),
+                    alive_key=self._alive_key,
                     **self.lock_kwargs,
                 )
                 async with shared:
                     renewal = _Renewal(shared, self._renew_every)
                     read = _read_with_lock.set((key, shared.state))
+                    lost = _states_lost.set(True) if shared.states_lost else None
                     try:
                         yield None
                     finally:
+                        if lost is not None:
+                            _states_lost.reset(lost)
                         _read_with_lock.reset(read)
                         renewal.cancel()
         finally:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from bot.delivery import Delivery
+from bot.fsm import alive_key, states_may_be_lost
 from bot.services.faq import FaqCatalogue
 from bot.services.intake import AnswerError, IntakeService, Step
 from bot.services.reminders import SWEEP_SECONDS, ReminderSweep
@@ -96,7 +97,8 @@ async def start_dialog_recovery(
     """Dialog states are lost with memory storage at every restart, and with Redis when it
     restarts empty; the drafts keep where each dialog stands. At start-up (and, with Redis,
     whenever its marker key has vanished) each unfinished draft's state is put back, so a
-    typed answer is read as an answer, not as a question for the FAQ."""
+    typed answer is read as an answer, not as a question for the FAQ. Until that has run
+    after Redis emptied, each person's own update puts their state back (`recover_state`)."""
     storage = dispatcher.storage
 
     async def restore() -> int:
@@ -113,7 +115,7 @@ async def start_dialog_recovery(
         return restored
 
     if isinstance(storage, RedisStorage):
-        marker = f"{storage.key_builder.prefix}:alive"  # type: ignore[attr-defined]
+        marker = alive_key(storage.key_builder)
 
         async def check() -> None:
             try:
@@ -132,6 +134,32 @@ async def start_dialog_recovery(
         delivery.run_every("dialog-recovery", RECOVERY_SECONDS, check)  # now, then every 5 s
     else:
         await restore()
+
+
+async def recover_state(
+    handler: Callable[[Any, dict[str, Any]], Awaitable[Any]], event: Any, data: dict[str, Any]
+) -> Any:
+    """An outer middleware, after the person is loaded: Redis restarted empty and the states
+    are not back yet (`start_dialog_recovery` runs every few seconds), so a person with no
+    state and an unfinished draft gets its step back before the update is routed; their
+    typed answer is then read as an answer. Holding the person's lock, nothing else changes
+    their state meanwhile."""
+    user: User | None = data.get("user")
+    context: FSMContext | None = data.get("state")
+    if (
+        states_may_be_lost()
+        and data.get("raw_state") is None
+        and user is not None
+        and context is not None
+        and context.key.chat_id == user.id  # the dialog is in the private chat
+    ):
+        draft = await IntakeService(data["session"]).open_draft(user.id)
+        if draft is not None:
+            state = STATES[Step(draft.step)]
+            await context.set_state(state)
+            data["raw_state"] = state.state
+            log.info("a dialog state restored from the draft", extra={"user_id": user.id})
+    return await handler(event, data)
 
 
 async def begin(

@@ -173,8 +173,8 @@ async def test_redis_restarts_during_dialogs_and_an_album(
     """Redis restarts empty while Jane is halfway through her complaint and Omar's album to
     staff is being gathered: Jane's next answer is taken at the stored step, Omar's album
     reaches his topic once, and what they write afterwards is carried as before. (Jane asks
-    for the dialog again with /complaint at once; left alone, the states come back from the
-    drafts within 5 s: tests/prod/test_redis_restart.py.)"""
+    for the dialog again with /complaint at once; a typed answer would be taken at the
+    draft's step as well: tests/prod/test_redis_restart.py.)"""
     desk = await make_desk()
     jane, omar = desk.person("Jane"), desk.person("Omar")
     receipts = {omar.id: await file_complaint(omar)}

@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 
 from db.models import DeadLetter, Draft, FaqQuery, Ticket
+from handlers import intake
 from tests.helpers import eventually
 from tests.prod.conftest import RedisServer, WebhookBot
 
@@ -125,3 +127,40 @@ async def test_a_typed_answer_after_a_redis_restart_is_read_as_an_answer(
         asked = await session.scalar(select(func.count()).select_from(FaqQuery))
     assert draft is not None and draft.location == "https://shop.example/fake-books"
     assert draft.step == "description" and asked == 0
+
+
+async def test_a_typed_answer_right_after_a_redis_restart_is_read_as_an_answer(
+    make_webhook_app: Callable[..., Awaitable[WebhookBot]],
+    private_redis: RedisServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before the states come back from the drafts (every few seconds), the person's own
+    update finds Redis emptied and takes the step from their draft."""
+    monkeypatch.setattr(intake, "RECOVERY_SECONDS", 3600.0)  # only at start: never in time
+    app = await make_webhook_app(redis_url=private_redis.url)
+    user = app.stand.create_user("Jane", language_code="en")
+    await user.send("/complaint")
+    kinds = await user.expect_message()
+    await user.press(kinds, callback_data="c:choose:kind:online")
+    await user.press(await user.expect_edit(), callback_data="c:choose:right:copyright")
+    await user.press(await user.expect_edit(), callback_data="c:skip:registration:")
+    await user.expect_edit()
+    await app.answered()
+
+    await private_redis.kill()
+    await private_redis.start()
+    await user.send("https://shop.example/fake-books")
+    question = await user.expect_message()
+    assert question["text"].startswith("Describe what happened")
+    await user.send("Pirated copies of our novels")  # the state is in Redis again
+    assert (await user.expect_message())["text"] != question["text"]
+    other = app.stand.create_user("Bek", language_code="en")  # no dialog: a question
+    await other.send("How do I register a trademark?")
+    await other.expect_message()
+    await app.answered()
+    async with app.resources.sessionmaker() as session:
+        draft = await session.scalar(select(Draft))
+        asked = list(await session.scalars(select(FaqQuery.user_id)))
+    assert draft is not None and draft.location == "https://shop.example/fake-books"
+    assert draft.description == "Pirated copies of our novels" and draft.step == "company"
+    assert asked == [other.id]
