@@ -7,6 +7,9 @@ Two primitives, both named by a string:
 - `bump(name)` / `peek(name)`: a shared sequence number. Used to find which replica saw the
   last part of something that arrives in pieces (an album): every part bumps it, and only the
   replica whose own bump is still the latest when its timer fires acts.
+- `claim(name)`: true for the first caller only (for `COUNTER_TTL`). Used when a sequence
+  number is gone (Redis restarted empty): nobody knows who saw the last part, so the first
+  replica to ask acts.
 
 These coordinate work; they never replace the database's unique keys, which are what make an
 effect happen once (conventions). Knows nothing of aiogram.
@@ -41,6 +44,8 @@ class Locks(Protocol):
 
     async def peek(self, name: str) -> int: ...
 
+    async def claim(self, name: str) -> bool: ...
+
 
 class LocalLocks:
     """One process: asyncio locks and counters in memory (nothing to share them with)."""
@@ -49,6 +54,7 @@ class LocalLocks:
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] = {}
         self._counters: dict[str, tuple[int, float]] = {}
+        self._claims: dict[str, float] = {}
         self._counter_ttl = counter_ttl
 
     @asynccontextmanager
@@ -79,6 +85,14 @@ class LocalLocks:
     async def peek(self, name: str) -> int:
         value, expires = self._counters.get(name, (0, 0.0))
         return value if expires > time.monotonic() else 0
+
+    async def claim(self, name: str) -> bool:
+        now = time.monotonic()
+        self._claims = {k: expires for k, expires in self._claims.items() if expires > now}
+        if name in self._claims:
+            return False
+        self._claims[name] = now + self._counter_ttl
+        return True
 
 
 class RedisLocks:
@@ -116,3 +130,7 @@ class RedisLocks:
     async def peek(self, name: str) -> int:
         value = await self._redis.get(f"{self._prefix}seq:{name}")
         return int(value or 0)
+
+    async def claim(self, name: str) -> bool:
+        key = f"{self._prefix}claim:{name}"
+        return bool(await self._redis.set(key, 1, nx=True, px=int(COUNTER_TTL * 1000)))

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import OperationalError
+
+from bot.locks import LocalLocks
 from bot.services.albums import AlbumCollector
 
 
@@ -58,3 +62,53 @@ async def test_close_acknowledges_what_is_still_waiting() -> None:
     await albums.seen("y", calls.make("y"))
     await albums.close(flush=False)
     assert calls.made == ["x"]
+
+
+class FlakyLocks(LocalLocks):
+    """Redis away for the first `down` peeks; `lost` makes every sequence number read as gone
+    (Redis restarted empty)."""
+
+    def __init__(self, down: int = 0, *, lost: bool = False) -> None:
+        super().__init__()
+        self.down, self.lost = down, lost
+
+    async def peek(self, name: str) -> int:
+        if self.down:
+            self.down -= 1
+            raise RedisConnectionError("Connection refused")
+        return 0 if self.lost else await super().peek(name)
+
+
+async def test_a_group_that_meets_an_outage_is_tried_again_after_another_quiet_period() -> None:
+    albums, calls = AlbumCollector(quiet=0.1, locks=FlakyLocks(down=2)), Calls()
+    await albums.seen((1, "g"), calls.make("album"))
+    await asyncio.sleep(0.15)
+    assert calls.made == [] and albums.pending == 1  # Redis away: waiting again
+    await asyncio.sleep(0.3)
+    assert calls.made == ["album"] and albums.pending == 0
+
+
+async def test_a_claimed_group_whose_call_meets_an_outage_is_still_made_once() -> None:
+    albums, made = AlbumCollector(quiet=0.1, locks=FlakyLocks(lost=True)), []
+    failures = [OperationalError("INSERT", {}, ConnectionError("the database is restarting"))]
+
+    async def flush() -> None:
+        if failures:
+            raise failures.pop()
+        made.append("album")
+
+    await albums.seen((1, "g"), flush)
+    await asyncio.sleep(0.45)
+    assert made == ["album"]  # claimed on the first try, made on the second
+
+
+async def test_a_bug_is_not_tried_again() -> None:
+    albums, tries = AlbumCollector(quiet=0.05), []
+
+    async def broken() -> None:
+        tries.append(1)
+        raise ValueError("a bug")
+
+    await albums.seen((1, "g"), broken)
+    await asyncio.sleep(0.3)
+    assert tries == [1] and albums.pending == 0

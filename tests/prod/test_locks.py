@@ -100,6 +100,44 @@ async def test_an_album_spread_over_two_replicas_is_acknowledged_once(locks: Loc
         await collector.close()
 
 
+async def test_an_album_whose_sequence_redis_lost_is_acknowledged_once_at_once(
+    redis_url: str,
+) -> None:
+    """Redis restarts empty between the last part and the quiet timers: no replica can tell
+    whose part was last, and one of them (not none, not both) speaks when its timer fires."""
+    client = Redis.from_url(redis_url)
+    prefix = f"test-{uuid.uuid4().hex[:12]}:"
+    locks = RedisLocks(client, prefix=prefix, lock_ttl=5)
+    replicas = [AlbumCollector(quiet=0.2, locks=locks), AlbumCollector(quiet=0.3, locks=locks)]
+    spoke: list[int] = []
+
+    def ack(replica: int):  # type: ignore[no-untyped-def]
+        async def acknowledge() -> None:
+            spoke.append(replica)
+
+        return acknowledge
+
+    try:
+        for part in range(4):
+            await replicas[part % 2].seen((42, "album-2"), ack(part % 2))
+        await client.delete(*[key async for key in client.scan_iter(match=f"{prefix}*")])
+        await asyncio.sleep(0.6)
+        assert spoke == [0]  # the first timer to fire claimed it
+    finally:
+        for collector in replicas:
+            await collector.close()
+        keys = [key async for key in client.scan_iter(match=f"{prefix}*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
+
+
+async def test_a_claim_is_won_once(locks: Locks) -> None:
+    assert await locks.claim("album:1:x") is True
+    assert await locks.claim("album:1:x") is False
+    assert await locks.claim("album:1:y") is True
+
+
 async def test_a_persons_update_lock_is_short_lived_and_renewed_while_held(
     redis_url: str,
 ) -> None:
