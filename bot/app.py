@@ -48,6 +48,7 @@ from bot.middlewares import (
 from bot.middlewares.db import ShortTransactions
 from bot.middlewares.retry import RetryOnOutage
 from bot.middlewares.throttle import ThrottleMiddleware
+from bot.polling import ConfirmingDispatcher
 from bot.profile import publish_profile, publish_staff_commands
 from bot.services.dead_letters import DeadLetterService
 from bot.services.faq import FaqCatalogue, FaqQueryLog
@@ -228,7 +229,7 @@ def create_dispatcher(
     # Complaints open only where a staff chat will read them.
     features = Features(complaints=settings.staff_chat_id is not None)
     default_storage, isolation = create_fsm(resources)
-    dp = Dispatcher(
+    dp = ConfirmingDispatcher(
         storage=storage or default_storage,
         # One person's updates in one chat are handled one at a time, in order (a relayed
         # conversation keeps its order; an album cannot race itself), across replicas too.

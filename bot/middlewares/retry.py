@@ -1,8 +1,9 @@
 """Polling mode: an update that meets a database or Redis outage is handled again here.
 
 In webhook mode the answer 503 makes Telegram deliver the update again. Long polling has no
-such answer: the next getUpdates moves past the update whatever became of it, so a handler that
-met an outage would lose it. This outer middleware, placed before the database session opens,
+such answer: an update is confirmed once its handling ends, whatever became of it
+(`bot.polling`; only a process that dies first gets it again), so a handler that met an
+outage would lose it. This outer middleware, placed before the database session opens,
 runs the update again after a pause (0.2 s, doubling up to 30 s) until the outage ends, giving
 up after ten minutes (then it is logged as lost). One person's later updates wait behind it
 (event isolation), so their order is kept. The processed-updates mark keeps a second run from

@@ -52,6 +52,34 @@ async def test_killed_while_telling_a_person_their_complaint_is_filed(
     assert len(tickets) == 2 and await desk.dead_letters() == 0
 
 
+async def test_killed_in_polling_mode_while_telling_a_person_their_complaint_is_filed(
+    make_desk: MakeDesk, record
+) -> None:
+    """The same death under long polling, which has no webhook answer to withhold: the press
+    was fetched, not confirmed (the bot confirms an update only once handled), so the started
+    again process fetches it once more and shows the receipt of the one ticket."""
+    desk = await make_desk(MODE="polling")
+    jane, omar = desk.person("Jane"), desk.person("Omar")
+    summary = await answer_questions(jane)
+    hang = desk.stand.faults.timeout("editMessageText", chat_id=jane.id, seconds=60)
+    await jane.press(summary, callback_data="c:confirm::")
+    await until(lambda: hang.fired == 1)
+    await desk.restart()
+
+    receipts = {jane.id: receipt_number(await jane.expect_edit(STEP))}
+    receipts[omar.id] = await file_complaint(omar)
+    await desk.answered()  # every update handled and confirmed
+    tickets = await desk.tickets()
+    record(
+        Row(
+            "SIGKILL during intake, long polling (receipt in flight)",
+            accepted=len(receipts),
+            stored=count_stored(tickets, receipts),
+        )
+    )
+    assert len(tickets) == 2 and await desk.dead_letters() == 0
+
+
 async def test_killed_while_carrying_messages_to_staff(make_desk: MakeDesk, record) -> None:
     """Three messages are accepted (answered 200, in the outbox); the first copy reaches the
     topic but its answer never comes back, and the process dies there. Started again (its
