@@ -77,6 +77,10 @@ class _Poller:
         self._highest: int | None = None  # the newest update started
         self._floor: int | None = None  # confirmed regardless of what is in flight
 
+    def _holding(self) -> bool:
+        """Whether an update in flight is not confirmed yet (the offset waits for it)."""
+        return any(self._floor is None or uid >= self._floor for uid in self._in_flight)
+
     def _offset(self) -> int | None:
         if self._highest is None:
             return None
@@ -94,7 +98,8 @@ class _Poller:
     async def run(self) -> None:
         while True:
             try:
-                updates = await self._get(0 if self._in_flight else self._timeout)
+                # Held updates come back at once: no long poll while there are any.
+                updates = await self._get(0 if self._holding() else self._timeout)
             except Exception as error:
                 log.warning(
                     "getUpdates failed; trying again in %.1f s",
@@ -107,7 +112,7 @@ class _Poller:
             fresh = [u for u in updates if self._highest is None or u.update_id > self._highest]
             for update in fresh:
                 self._start(update)
-            if fresh or not self._in_flight:
+            if fresh or not self._holding():
                 continue
             if len(updates) >= PAGE:  # a page of updates started already: read past them
                 log.warning(
