@@ -12,8 +12,19 @@ from sqlalchemy import func, select
 
 from db.models import DeadLetter, Draft, FaqQuery, Ticket
 from handlers import intake
+from sandbox.driver import UserDriver
 from tests.helpers import eventually
 from tests.prod.conftest import RedisServer, WebhookBot
+
+
+async def up_to_the_location(user: UserDriver) -> None:
+    """/complaint, online, copyright, no registration: the dialog asks where it happened."""
+    await user.send("/complaint")
+    kinds = await user.expect_message()
+    await user.press(kinds, callback_data="c:choose:kind:online")
+    await user.press(await user.expect_edit(), callback_data="c:choose:right:copyright")
+    await user.press(await user.expect_edit(), callback_data="c:skip:registration:")
+    await user.expect_edit()
 
 
 async def test_answers_given_before_a_redis_restart_are_kept(
@@ -21,12 +32,7 @@ async def test_answers_given_before_a_redis_restart_are_kept(
 ) -> None:
     app = await make_webhook_app(redis_url=private_redis.url)
     user = app.stand.create_user("Jane", language_code="en")
-    await user.send("/complaint")
-    kinds = await user.expect_message()
-    await user.press(kinds, callback_data="c:choose:kind:online")
-    await user.press(await user.expect_edit(), callback_data="c:choose:right:copyright")
-    await user.press(await user.expect_edit(), callback_data="c:skip:registration:")
-    await user.expect_edit()
+    await up_to_the_location(user)
     await user.send("https://shop.example/fake-books")
     description_question = await user.expect_message()
     await app.answered()  # the per-person lock is freed after the reply
@@ -93,12 +99,7 @@ async def test_a_typed_answer_after_a_redis_restart_is_read_as_an_answer(
     answer continues the dialog instead of being taken for a question to the FAQ."""
     app = await make_webhook_app(redis_url=private_redis.url)
     user = app.stand.create_user("Jane", language_code="en")
-    await user.send("/complaint")
-    kinds = await user.expect_message()
-    await user.press(kinds, callback_data="c:choose:kind:online")
-    await user.press(await user.expect_edit(), callback_data="c:choose:right:copyright")
-    await user.press(await user.expect_edit(), callback_data="c:skip:registration:")
-    await user.expect_edit()
+    await up_to_the_location(user)
     await app.answered()
     other = app.stand.create_user("Bek", language_code="en")  # no dialog: no state made up
     await other.send("/start")
@@ -139,12 +140,7 @@ async def test_a_typed_answer_right_after_a_redis_restart_is_read_as_an_answer(
     monkeypatch.setattr(intake, "RECOVERY_SECONDS", 3600.0)  # only at start: never in time
     app = await make_webhook_app(redis_url=private_redis.url)
     user = app.stand.create_user("Jane", language_code="en")
-    await user.send("/complaint")
-    kinds = await user.expect_message()
-    await user.press(kinds, callback_data="c:choose:kind:online")
-    await user.press(await user.expect_edit(), callback_data="c:choose:right:copyright")
-    await user.press(await user.expect_edit(), callback_data="c:skip:registration:")
-    await user.expect_edit()
+    await up_to_the_location(user)
     await app.answered()
 
     await private_redis.kill()
