@@ -9,8 +9,8 @@ delivers it again, and the processed-updates mark (`bot.middlewares.once`) keeps
 already committed from happening twice.
 
 The price: while updates are in flight, getUpdates returns them again at once instead of
-waiting for new ones. Those are skipped (already started), and the next call waits until one
-of them ends or `PAUSE` passes, so a new update waits at most that long. Should a full page
+waiting for new ones. Those are skipped (already started), and the next call waits until the
+oldest of them ends or `PAUSE` passes, so a new update waits at most that long. Should a full page
 of updates come back with nothing new in it (a hundred newer updates behind one that is still
 running), the offset moves past them all: the bot must not stop reading for one slow update.
 
@@ -121,9 +121,9 @@ class _Poller:
                 )
                 self._floor = (self._highest or 0) + 1
                 continue
-            await asyncio.wait(
-                self._in_flight.values(), timeout=PAUSE, return_when=asyncio.FIRST_COMPLETED
-            )
+            # Asking again pays for the held updates it returns once more: not before the
+            # oldest ends (the offset moves on) or new ones may be waiting.
+            await asyncio.wait([self._in_flight[min(self._in_flight)]], timeout=PAUSE)
 
     def _start(self, update: Update) -> None:
         self._highest = update.update_id
