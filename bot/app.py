@@ -230,6 +230,7 @@ def create_dispatcher(
     features = Features(complaints=settings.staff_chat_id is not None)
     default_storage, isolation = create_fsm(resources)
     dp = ConfirmingDispatcher(
+        stop_grace=SHUTDOWN_GRACE_SECONDS,  # polling: updates in flight end before it stops
         storage=storage or default_storage,
         # One person's updates in one chat are handled one at a time, in order (a relayed
         # conversation keeps its order; an album cannot race itself), across replicas too.

@@ -10,9 +10,10 @@ already committed from happening twice.
 
 The price: while updates are in flight, getUpdates returns them again at once instead of
 waiting for new ones. Those are skipped (already started), and the next call waits until the
-oldest of them ends or `PAUSE` passes, so a new update waits at most that long. Should a full page
-of updates come back with nothing new in it (a hundred newer updates behind one that is still
-running), the offset moves past them all: the bot must not stop reading for one slow update.
+oldest of them ends or `PAUSE` passes, so a new update waits at most that long. Should a full
+page of updates come back with nothing new in it (a hundred newer updates behind one that is
+still running), the offset moves past them all: the bot must not stop reading for one slow
+update.
 
 On stop, the updates in flight get the shutdown grace to end; then one last call confirms
 what was handled, so the next start does not answer it again.
@@ -34,13 +35,15 @@ log = logging.getLogger("ipdesk.polling")
 
 PAUSE = 0.2  # seconds; the longest a new update waits while others are in flight
 PAGE = 100  # updates a getUpdates call returns at most (Telegram's most)
-STOP_GRACE = 20.0  # seconds the updates in flight get to end when polling stops
 
 
 class ConfirmingDispatcher(Dispatcher):
-    """aiogram's dispatcher whose long polling confirms only handled updates (docstring)."""
+    """aiogram's dispatcher whose long polling confirms only handled updates (docstring).
+    `stop_grace`: seconds the updates in flight get to end when polling stops."""
 
-    stop_grace = STOP_GRACE
+    def __init__(self, *, stop_grace: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.stop_grace = stop_grace
 
     async def _polling(  # type: ignore[override]
         self,

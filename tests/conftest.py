@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from aiogram import Bot, Dispatcher
+from aiogram.types import Message
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from redis import Redis as SyncRedis
@@ -27,6 +28,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+import handlers.private
 from bot.app import Resources, create_bot, create_dispatcher, create_resources, load_faq_index
 from bot.config import REPO_ROOT, Settings, load_settings
 from bot.faq.content import FaqBase
@@ -377,3 +379,18 @@ def _reachable(url: str) -> bool:
             return True
     except OSError:
         return False
+
+
+@pytest.fixture
+def slow_help(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
+    """/help waits for `release` once it has `entered` (patch first, then start the app:
+    the routers hold the handler they were given)."""
+    entered, release = asyncio.Event(), asyncio.Event()
+
+    async def show_help(message: Message) -> None:
+        entered.set()
+        await release.wait()
+        await message.answer("finished")
+
+    monkeypatch.setattr(handlers.private, "show_help", show_help)
+    return entered, release

@@ -7,26 +7,10 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from aiogram.types import Message
 
 import bot.polling
-import handlers.private
 from sandbox.updates import UpdateQueue
 from tests.conftest import RunningBot
-
-
-@pytest.fixture
-def slow_help(monkeypatch: pytest.MonkeyPatch) -> tuple[asyncio.Event, asyncio.Event]:
-    """/help waits for `release` once it has `entered`."""
-    entered, release = asyncio.Event(), asyncio.Event()
-
-    async def show_help(message: Message) -> None:
-        entered.set()
-        await release.wait()
-        await message.answer("finished")
-
-    monkeypatch.setattr(handlers.private, "show_help", show_help)
-    return entered, release
 
 
 def queue(app: RunningBot) -> UpdateQueue:

@@ -9,10 +9,6 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 
-import pytest
-from aiogram.types import Message
-
-import handlers.private
 from bot.config import REPO_ROOT
 from bot.migrate import upgrade
 from sandbox.server import StandIn
@@ -20,16 +16,9 @@ from tests.conftest import RunningBot
 
 
 async def test_an_update_in_flight_finishes_before_shutdown(
-    make_app: Callable[[], Awaitable[RunningBot]], monkeypatch: pytest.MonkeyPatch
+    make_app: Callable[[], Awaitable[RunningBot]], slow_help: tuple[asyncio.Event, asyncio.Event]
 ) -> None:
-    entered, release = asyncio.Event(), asyncio.Event()
-
-    async def slow_help(message: Message) -> None:
-        entered.set()
-        await release.wait()
-        await message.answer("finished")
-
-    monkeypatch.setattr(handlers.private, "show_help", slow_help)
+    entered, release = slow_help
     app = await make_app()
     user = app.stand.create_user("Jane", language_code="en")
     await user.send("/help")
