@@ -14,6 +14,7 @@ from sqlalchemy import select
 from db.models import FaqQuery
 
 if TYPE_CHECKING:
+    from sandbox.updates import UpdateQueue
     from tests.conftest import RunningBot
 
 _TAG = re.compile(r"<[^>]+>")
@@ -64,3 +65,14 @@ async def logged(app: RunningBot) -> list[FaqQuery]:
     assert await app.resources.tracker.wait_idle(5)
     async with app.resources.sessionmaker() as session:
         return list(await session.scalars(select(FaqQuery).order_by(FaqQuery.id)))
+
+
+def update_queue(app: RunningBot) -> UpdateQueue:
+    """The stand-in's queue of the bot's updates: `pending` are those not confirmed yet."""
+    account = app.stand.world.bot_by_token(app.bot.token)
+    assert account is not None
+    return account.updates
+
+
+def unconfirmed(app: RunningBot) -> list[int]:
+    return [update["update_id"] for update in update_queue(app).pending]

@@ -9,18 +9,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 import bot.polling
-from sandbox.updates import UpdateQueue
 from tests.conftest import RunningBot
-
-
-def queue(app: RunningBot) -> UpdateQueue:
-    account = app.stand.world.bot_by_token(app.bot.token)
-    assert account is not None
-    return account.updates
-
-
-def unconfirmed(app: RunningBot) -> list[int]:
-    return [update["update_id"] for update in queue(app).pending]
+from tests.helpers import unconfirmed
+from tests.helpers import update_queue as queue
 
 
 async def test_an_update_is_confirmed_only_once_handled(
@@ -44,24 +35,6 @@ async def test_an_update_is_confirmed_only_once_handled(
     assert await queue(app).changed.wait_until(lambda: not queue(app).pending, 10)
     await jane.expect_no_message(within=0.5)  # each handled once, not again
     await omar.expect_no_message(within=0.1)
-
-
-async def test_stopping_lets_the_update_in_flight_end_and_confirms_it(
-    make_app: Callable[[], Awaitable[RunningBot]], slow_help: tuple[asyncio.Event, asyncio.Event]
-) -> None:
-    entered, release = slow_help
-    app = await make_app()
-    jane = app.stand.create_user("Jane", language_code="en")
-    await jane.send("/help")
-    await asyncio.wait_for(entered.wait(), 5)
-    stopping = asyncio.create_task(app.dp.stop_polling())
-    await asyncio.sleep(0.3)
-    assert unconfirmed(app), "confirmed before it was handled"
-    release.set()
-    await asyncio.wait_for(stopping, 10)
-    await asyncio.wait_for(app.polling, 10)
-    assert (await jane.expect_message())["text"] == "finished"
-    assert unconfirmed(app) == []  # the next start does not answer it again
 
 
 async def test_a_full_page_behind_a_slow_update_is_read_past_it(

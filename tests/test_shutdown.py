@@ -13,6 +13,7 @@ from bot.config import REPO_ROOT
 from bot.migrate import upgrade
 from sandbox.server import StandIn
 from tests.conftest import RunningBot
+from tests.helpers import unconfirmed
 
 
 async def test_an_update_in_flight_finishes_before_shutdown(
@@ -27,11 +28,13 @@ async def test_an_update_in_flight_finishes_before_shutdown(
     stopping = asyncio.create_task(app.dp.stop_polling())  # what SIGTERM does
     await asyncio.sleep(0.3)
     assert not app.polling.done(), "shutdown did not wait for the update in flight"
+    assert unconfirmed(app), "confirmed before it was handled"
     release.set()
     await asyncio.wait_for(stopping, 10)
     assert app.polling.done()
     assert (await user.expect_message())["text"] == "finished"
     assert app.resources.tracker.in_flight == 0
+    assert unconfirmed(app) == []  # confirmed once handled: the next start does not redo it
 
 
 async def test_sigterm_stops_the_process_cleanly(stand: StandIn, sqlite_url: str) -> None:
