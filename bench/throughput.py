@@ -13,7 +13,8 @@ FAQ dev set's (four languages), asked by 200 people; every answer is a sendMessa
   from POST to answer (what Telegram waits), and the bot's CPU per update meanwhile and the
   share of a core it kept busy. On the 2-core VMs this runs on, an update costs more CPU at a
   steady rate than in a burst (measured for ipdesk: 6.2 ms at 100/s, 4.8 at 200/s, 3.3 at
-  300/s, 2.7 in a burst), so 70 % of the burst peak keeps the bot busier than 70 %;
+  300/s, 2.7 in a burst), so 70 % of the burst peak keeps the bot busier than 70 %; the echo
+  bot is run at ipdesk's rate as well, to show what the same spread costs a bare bot;
 - profile: one more ipdesk burst under cProfile, its time grouped by where it is spent.
 
     .venv/bin/python bench/throughput.py [--burst 2000] [--seconds 10] [--rounds 3]
@@ -438,6 +439,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for bot in bots:
             rate = 0.7 * bot.median[0]
             latencies[bot.name] = (rate, *await harness.steady(bot, rate, args.seconds))
+        # The bare bot at ipdesk's rate: what spreading updates out costs a bot that does
+        # almost nothing (its CPU per update against its own burst's).
+        _, echo_cpu_at_ipdesk_rate = await harness.steady(
+            bots[0], latencies["ipdesk"][0], args.seconds
+        )
 
         ipdesk = bots[1]
         profile = tmp / "ipdesk.prof"
@@ -486,6 +492,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             f"{rate * steady_cpu / 1000:>9.2f} "
             f"{1000 * percentile(lat, 0.5):>8.1f} {1000 * percentile(lat, 0.99):>8.1f}"
         )
+    print(
+        f"echo at ipdesk's rate ({ipdesk_rate:.0f}/s): {echo_cpu_at_ipdesk_rate:.2f} CPU ms an "
+        f"update, {echo_cpu_at_ipdesk_rate / echo.median[1]:.2f}x its burst's; ipdesk "
+        f"{ipdesk_steady_cpu / ipdesk.median[1]:.2f}x"
+    )
     print(f"bursts (per s, CPU ms): echo {echo.peaks}, ipdesk {ipdesk.peaks}")
     print("\nWhere an ipdesk update's CPU time goes (cProfile over one burst, own time, ms")
     print("per update; cProfile itself inflates every figure, read the proportions):")
@@ -506,6 +517,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "ipdesk_cpu_ms_at_70": round(ipdesk_steady_cpu, 3),
         "ipdesk_busy_at_70": round(ipdesk_rate * ipdesk_steady_cpu / 1000, 2),
         "echo_busy_at_70": round(echo_rate * echo_steady_cpu / 1000, 2),
+        "echo_cpu_ms_at_ipdesk_rate": round(echo_cpu_at_ipdesk_rate, 3),
         "ipdesk_cpu_ms": round(ipdesk.median[1], 3),
         "echo_cpu_ms": round(echo.median[1], 3),
         "failed_answers": failed,

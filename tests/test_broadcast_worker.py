@@ -167,7 +167,9 @@ async def test_a_lone_429_holds_its_row_and_repeated_ones_hold_everyone(
     # machine once took 0.8 s to reach the fifth send at 20 a second).
     assert sent_at[13] >= 0.95 and sent_at[14] < sent_at[13]
     assert sent_at[46] - sent_at[44] >= 0.95 and sent_at[47] - sent_at[44] >= 0.95
-    assert sorted(gaps)[-2] < 0.5 < max(gaps)  # everyone waited once, after the 46th
+    # Everyone waited once, after the 46th: one gap of the pause's length, the others far
+    # shorter (0.05 s at 20 a second; the bound leaves room for a stalled CI machine).
+    assert sorted(gaps)[-2] < 0.9 and max(gaps) >= 0.95
     assert worker.counters.flood_waits == 3 and worker.counters.global_pauses == 1
 
 
