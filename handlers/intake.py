@@ -25,7 +25,7 @@ from bot.config import Settings
 from bot.delivery import Delivery
 from bot.fsm import alive_key, states_may_be_lost
 from bot.services.faq import FaqCatalogue
-from bot.services.intake import AnswerError, IntakeService, Step
+from bot.services.intake import TEXT_STEPS, AnswerError, IntakeService, Step
 from bot.services.reminders import SWEEP_SECONDS, ReminderSweep
 from bot.services.working_hours import is_open, now_in, utc_offset
 from db.models import Draft, Ticket, User
@@ -54,8 +54,9 @@ class Intake(StatesGroup):
 
 
 STATES = {Step(state.state.split(":")[1]): state for state in Intake.__states__}
-TEXT_STEPS = (Step.REGISTRATION, Step.LOCATION, Step.DESCRIPTION, Step.COMPANY, Step.CONTACT)
 EVIDENCE_KINDS = F.photo | F.document | F.video
+NOT_A_COMMAND = ~F.text.startswith("/")
+_DIALOG_STATES = frozenset(state.state for state in Intake.__states__)
 
 
 def create_router() -> Router:
@@ -65,11 +66,14 @@ def create_router() -> Router:
     router.message.register(cancel, Command("cancel"))
     router.message.register(begin, Command("complaint"))
     router.callback_query.register(begin_from_menu, MenuCb.filter(F.action == MenuAction.COMPLAINT))
-    router.message.register(text_answer, StateFilter(*(STATES[s] for s in TEXT_STEPS)), F.text)
+    # A command is never an answer: it does what it does elsewhere (/mytickets, /language,
+    # /faq ...; an unknown one is said to be unknown) and the dialog waits for its answer.
+    text_steps = StateFilter(*(STATES[s] for s in TEXT_STEPS))
+    router.message.register(text_answer, text_steps, F.text, NOT_A_COMMAND)
     router.message.register(evidence, StateFilter(Intake.evidence), EVIDENCE_KINDS)
-    router.message.register(not_text, StateFilter(*(STATES[s] for s in TEXT_STEPS)))
-    router.message.register(not_evidence, StateFilter(Intake.evidence))
-    router.message.register(use_buttons, StateFilter(Intake))
+    router.message.register(not_text, text_steps, NOT_A_COMMAND)
+    router.message.register(not_evidence, StateFilter(Intake.evidence), NOT_A_COMMAND)
+    router.message.register(use_buttons, StateFilter(Intake), NOT_A_COMMAND)
     router.callback_query.register(button, ComplaintCb.filter())
     router.startup.register(start_reminders)
     router.startup.register(start_dialog_recovery)
@@ -346,6 +350,25 @@ async def button(
     await state.set_state(STATES[Step(draft.step)])
     text, markup = await screen(service, draft, faq, user.language)
     return await show(query, text, markup)
+
+
+def in_dialog(raw_state: str | None) -> bool:
+    """Whether a person's dialog state is a step of the complaint dialog."""
+    return raw_state in _DIALOG_STATES
+
+
+async def remind(
+    message: Message, user: User, session: AsyncSession, state: FSMContext, faq: FaqCatalogue
+) -> None:
+    """For someone who left the dialog's screen (/start): the complaint waits for an answer,
+    and their next message will be taken as it. Its current question is shown again."""
+    service = IntakeService(session)
+    draft = await current(service, user, state)
+    if draft is None:
+        await state.clear()  # filed or cancelled meanwhile: nothing waits
+        return
+    text, markup = await screen(service, draft, faq, user.language)
+    await message.answer(f"{views.still_open(Step(draft.step))}\n\n{text}", reply_markup=markup)
 
 
 async def cancel(message: Message, user: User, session: AsyncSession, state: FSMContext) -> None:

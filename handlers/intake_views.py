@@ -11,7 +11,15 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import WorkingHours
-from bot.services.intake import MAX_ATTACHMENTS, AnswerError, Invalid, Kind, Right, Step
+from bot.services.intake import (
+    MAX_ATTACHMENTS,
+    TEXT_STEPS,
+    AnswerError,
+    Invalid,
+    Kind,
+    Right,
+    Step,
+)
 from bot.services.reminders import RenderReminder
 from db.models import Draft, Ticket
 from handlers.callbacks import ComplaintCb, TicketCb
@@ -248,6 +256,16 @@ def receipt(ticket: Ticket, hours: str, open_now: bool) -> str:
 
 def cancelled() -> str:
     return _("The complaint was cancelled and nothing was sent.")
+
+
+def still_open(step: Step) -> str:
+    """Above the dialog's current question, shown again to someone who left its screen."""
+    if step in TEXT_STEPS:
+        return _(
+            "📝 Your complaint is not finished yet: your next message will be taken as the "
+            "answer to the question below. Send /cancel to discard the complaint."
+        )
+    return _("📝 Your complaint is not finished yet: it goes on below. Send /cancel to discard it.")
 
 
 def nothing_to_cancel() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +14,7 @@ from bot.features import Features
 from bot.services.faq import FaqCatalogue
 from bot.services.users import UserService
 from db.models import User
-from handlers import faq_views, keyboards, texts
+from handlers import faq_views, intake, keyboards, texts
 from handlers.callbacks import MenuAction, MenuCb
 from handlers.filters import CommandsOnly
 from handlers.screens import show
@@ -40,6 +41,8 @@ async def start(
     session: AsyncSession,
     faq: FaqCatalogue,
     features: Features,
+    state: FSMContext,
+    raw_state: str | None = None,
 ) -> None:
     link = parse_start_payload(command.args)
     if link is not None:
@@ -53,8 +56,13 @@ async def start(
                 entry, faq.related(entry), faq.page_of(entry), user.language
             ),
         )
-        return
-    await message.answer(texts.welcome(user.first_name), reply_markup=keyboards.main_menu(features))
+    else:
+        await message.answer(
+            texts.welcome(user.first_name), reply_markup=keyboards.main_menu(features)
+        )
+    if intake.in_dialog(raw_state):
+        # The complaint still waits for an answer: a question typed next would be taken as it.
+        await intake.remind(message, user, session, state, faq)
 
 
 async def show_help(message: Message, features: Features) -> None:

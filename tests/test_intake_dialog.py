@@ -137,6 +137,62 @@ async def test_cancel_works_everywhere_and_leaves_nothing(app: RunningBot) -> No
     assert not (await user.expect_message())["text"].startswith("Please")
 
 
+async def to_location(user: UserDriver) -> None:
+    await user.send("/complaint")
+    await user.press(await user.expect_message(), callback_data="c:choose:kind:counterfeit")
+    await user.press(await user.expect_edit(), callback_data="c:choose:right:trademark")
+    await user.press(await user.expect_edit(), callback_data="c:skip:registration:")
+    await user.expect_edit()  # where did you find it?
+
+
+async def draft_of(app: RunningBot) -> Draft:
+    async with app.resources.sessionmaker() as session:
+        draft = await session.scalar(select(Draft))
+    assert draft is not None
+    return draft
+
+
+async def test_a_command_in_the_dialog_is_a_command_not_an_answer(app: RunningBot) -> None:
+    user = app.stand.create_user("Minji", language_code="en")
+    await user.send("/complaint")
+    kinds = await user.expect_message()
+    await user.send("/mytickets")  # on a step answered with buttons
+    assert (await user.expect_message())["text"].startswith("You have no tickets yet.")
+    await user.press(kinds, callback_data="c:choose:kind:counterfeit")
+    await user.press(await user.expect_edit(), callback_data="c:choose:right:trademark")
+    await user.expect_edit()  # the registration number, typed
+    await user.send("/mytickets")
+    assert (await user.expect_message())["text"].startswith("You have no tickets yet.")
+    await user.send("/nonsense")
+    unknown = await user.expect_message()
+    assert unknown["text"].startswith("I don't know the command")
+    draft = await draft_of(app)
+    assert (draft.step, draft.registration_number) == ("registration", None)
+    await user.send("KZ 12345")  # the dialog waited
+    assert (await user.expect_message())["text"].startswith("Where did you find")
+    assert (await draft_of(app)).registration_number == "KZ 12345"
+
+
+async def test_start_in_the_dialog_says_it_waits_for_an_answer(app: RunningBot) -> None:
+    user = app.stand.create_user("Minji", language_code="ko")
+    await to_location(user)
+    await user.send("/start")
+    i18n = app.resources.i18n
+    menu = await user.expect_message()
+    assert tr(i18n, "ko", "📝 File a complaint") in str(menu["reply_markup"])
+    reminder = await user.expect_message()
+    still_open = tr(
+        i18n,
+        "ko",
+        "📝 Your complaint is not finished yet: your next message will be taken as the answer "
+        "to the question below. Send /cancel to discard the complaint.",
+    )
+    assert reminder["text"].startswith(still_open)
+    where = "Where did you find the infringement? Send an address, a market or shop, or a link."
+    assert reminder["text"].endswith(tr(i18n, "ko", where))
+    assert (await draft_of(app)).step == "location"
+
+
 async def test_an_album_is_stored_as_one_set(app: RunningBot) -> None:
     user = app.stand.create_user("Jane", language_code="en")
     await user.send("/complaint")

@@ -57,6 +57,8 @@ class Step(StrEnum):
 
 
 ORDER: tuple[Step, ...] = tuple(Step)
+# The steps answered by typing (the others by buttons, or with files).
+TEXT_STEPS = (Step.REGISTRATION, Step.LOCATION, Step.DESCRIPTION, Step.COMPANY, Step.CONTACT)
 ATTACHMENT_KINDS = ("photo", "document", "video")
 MAX_ATTACHMENTS = 20
 
