@@ -93,8 +93,8 @@ def test_every_setting_production_needs_is_set_and_valid(monkeypatch: pytest.Mon
 
 def test_the_entry_point_sends_updates_to_every_replica() -> None:
     env = bot_environment(BOTS["bot-1"])
-    proxy = re.search(r"reverse_proxy\s+(\S+)\s+([^{]+)\{", CADDYFILE)
-    assert proxy is not None
+    proxy = re.search(r"handle\s+(\S+)\s+\{\s+reverse_proxy\s+([^{]+)\{", CADDYFILE)
+    assert proxy is not None  # what Caddy does with it: test_entry_point.py
     path, upstreams = proxy.group(1), set(proxy.group(2).split())
     assert path == env["WEBHOOK_PATH"]
     assert upstreams == {f"{name}:{env['WEBHOOK_PORT']}" for name in BOTS}
