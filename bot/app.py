@@ -254,10 +254,13 @@ def create_dispatcher(
         ),
     )
     # Outer middlewares run in registration order, for every update.
+    polling = settings.mode is Mode.POLLING  # webhook mode answers 503: Telegram redelivers
+    if polling:  # Redis away at the person's lock (bot.middlewares.retry)
+        register_outermost(dp, RetryOnOutage(on_retry=resources.metrics.count_outage_retry))
     register_outermost(dp, resources.metrics.outer)
     dp.update.outer_middleware(resources.metrics.inner)
     dp.update.outer_middleware(resources.tracker)
-    if settings.mode is Mode.POLLING:  # webhook mode answers 503 and Telegram redelivers
+    if polling:
         dp.update.outer_middleware(RetryOnOutage(on_retry=resources.metrics.count_outage_retry))
     dp.update.outer_middleware(DbSessionMiddleware(resources.sessionmaker))
     dp.update.outer_middleware(once.check)  # a redelivered update already committed: skip

@@ -8,6 +8,10 @@ runs the update again after a pause (0.2 s, doubling up to 30 s) until the outag
 up after ten minutes (then it is logged as lost). One person's later updates wait behind it
 (event isolation), so their order is kept. The processed-updates mark keeps a second run from
 repeating an effect the first one committed.
+
+That one runs inside the person's Redis lock, so a second one goes outside every other
+middleware (`bot.app.register_outermost`) for the outages it cannot see: Redis away when the
+lock is taken or released. An update the inner one gave up on is not run again by the outer.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ log = logging.getLogger("ipdesk.updates")
 FIRST_DELAY = 0.2
 MAX_DELAY = 30.0
 GIVE_UP_AFTER = 600.0
+_GIVEN_UP = "_ipdesk_retries_given_up"  # set on the error of an update given up on
 
 
 class RetryOnOutage(BaseMiddleware):
@@ -53,11 +58,14 @@ class RetryOnOutage(BaseMiddleware):
                 if not is_outage(error):
                     raise
                 update_id = event.update_id if isinstance(event, Update) else None
+                if getattr(error, _GIVEN_UP, False):
+                    raise  # an inner retry's verdict
                 if waited >= self._give_up_after:
                     log.error(
                         "update lost: the outage outlasted its retries",
                         extra={"update_id": update_id, "error": repr(error)},
                     )
+                    setattr(error, _GIVEN_UP, True)
                     raise
                 log.warning(
                     "database or Redis unavailable; the update runs again in %.1f s",
