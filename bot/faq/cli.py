@@ -70,7 +70,13 @@ def _export(args: argparse.Namespace) -> int:
 def _match(_: argparse.Namespace) -> int:
     from bot.faq.match.cli import run_match
 
-    return run_match(sys.stdin, sys.stdout, faq_directory())
+    try:
+        return run_match(sys.stdin, sys.stdout, faq_directory())
+    except BrokenPipeError:
+        # The reader went away: stop as Unix tools do, without a traceback (nor another
+        # one when Python flushes stdout at exit).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -474,6 +474,14 @@ def test_run_match_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         '{"text": 5}\n'
         '["text"]\n'
         '{"text": "x", "lang": 7}\n'
+        + '{"text": '
+        + "[" * 1500
+        + "]" * 1500
+        + "}\n"  # too deep for the decoder
+        + '{"n": '
+        + "9" * 5000
+        + "}\n"  # too long a number
+        + '{"text": "trademark fees how 3"}\n'  # and the loop goes on
     )
     stdout = io.StringIO()
     assert run_match(stdin, stdout, faq) == 0
@@ -488,10 +496,11 @@ def test_run_match_in_process(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         "lang": "ko",  # too short to detect: the hint
         "top": ["about-niip", "trademark-register", "trademark-fees"],  # a greeting: base order
     }
-    assert [set(line) for line in lines[3:]] == [{"error"}] * 3
+    assert [set(line) for line in lines[3:-1]] == [{"error"}] * 5
+    assert lines[-1]["id"] == "trademark-fees"
 
 
-def test_faq_match_subprocess_answers_each_line_as_it_comes(tmp_path: Path) -> None:
+def match_environment(tmp_path: Path) -> dict[str, str]:
     factory.write(tmp_path, factory.documents())
     env = {
         **os.environ,
@@ -500,6 +509,31 @@ def test_faq_match_subprocess_answers_each_line_as_it_comes(tmp_path: Path) -> N
         "PYTHONPATH": str(REPO),
     }
     env.pop("BOT_TOKEN", None)
+    return env
+
+
+def test_faq_match_stops_quietly_when_its_reader_goes_away(tmp_path: Path) -> None:
+    """`... | python -m bot faq match | head -1`: no traceback when the pipe closes."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "faq", "match"],
+        cwd=REPO,
+        env=match_environment(tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write('{"text": "trademark fees how 3"}\n' * 1000)
+    process.stdin.close()
+    assert json.loads(process.stdout.readline())["id"] == "trademark-fees"
+    process.stdout.close()  # as `head -1` does
+    assert process.wait(timeout=60) == 1
+    assert process.stderr is not None and "Traceback" not in process.stderr.read()
+
+
+def test_faq_match_subprocess_answers_each_line_as_it_comes(tmp_path: Path) -> None:
+    env = match_environment(tmp_path)
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "faq", "match"],
         cwd=REPO,

@@ -5,7 +5,8 @@ In:  {"text": "상표 등록 얼마나 걸려요?", "lang": "ko"}   ("lang", the
 Out: {"id": "trademark-register", "score": 0.52, "lang": "ko", "top": ["trademark-register", ...]}
      `id` is null unless the match is confident; `top` always holds the best 3 ids.
 A line that is not such an object gives {"error": "..."} and the loop goes on; blank lines
-are skipped. Needs no BOT_TOKEN, database or network.
+are skipped. A reader that goes away (`| head -1`) ends it quietly. Needs no BOT_TOKEN,
+database or network.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def _request(line: str) -> tuple[str, str | None] | str:
         request = json.loads(line)
     except json.JSONDecodeError as exc:
         return f"invalid JSON: {exc.msg} (column {exc.colno})"
+    except (ValueError, RecursionError) as exc:  # a 5 000-digit number, [[[[ 1 500 deep ...
+        return f"invalid JSON: {exc}"[:200]
     if not isinstance(request, dict):
         return 'expected a JSON object such as {"text": "..."}'
     text, lang = request.get("text"), request.get("lang")
