@@ -29,10 +29,23 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
 
+    from bot.failures import explain
+
+    secrets = tuple(
+        secret.get_secret_value()
+        for secret in (settings.bot_token, settings.database_url, settings.redis_url)
+        if secret is not None
+    )
     if args.command == "migrate":
         from bot.migrate import upgrade
 
-        upgrade(settings.database_url.get_secret_value())
+        try:
+            upgrade(settings.database_url.get_secret_value())
+        except Exception as exc:
+            if (line := explain(exc, secrets)) is None:
+                raise
+            print(f"migrate failed: {line}", file=sys.stderr)
+            return 1
         return 0
 
     from bot.logs import setup_logging
@@ -52,6 +65,11 @@ def main(argv: list[str] | None = None) -> int:
     except FaqContentError as exc:
         print(f"invalid FAQ content: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:
+        if (line := explain(exc, secrets)) is None:
+            raise
+        print(f"the bot stopped: {line}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.languages import LANGUAGES
 
@@ -18,6 +20,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
+_TOKEN_RE = re.compile(r"\d+:[A-Za-z0-9_-]+")
+_ASYNC_DRIVERS = {("sqlite", "aiosqlite"), ("postgresql", "asyncpg")}
+_DATABASE_URLS = "use sqlite+aiosqlite:///<file> or postgresql+asyncpg://<user>@<host>/<db>"
+_REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 _HOURS_RE = re.compile(
     r"^(?P<d1>[A-Z][a-z]{2})(?:-(?P<d2>[A-Z][a-z]{2}))?\s+"
     r"(?P<h1>\d{1,2}):(?P<m1>\d{2})-(?P<h2>\d{1,2}):(?P<m2>\d{2})$"
@@ -146,6 +152,33 @@ class Settings(BaseSettings):
     def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not _SECRET_RE.fullmatch(value.get_secret_value()):
             raise ValueError("1-256 characters: letters, digits, _ and -")
+        return value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        # The shape aiogram checks (`123456:AA...`), here so that it fails as configuration.
+        if value is not None and not _TOKEN_RE.fullmatch(value.get_secret_value()):
+            raise ValueError("not a bot token (digits, a colon, then the secret: 123456:AA...)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_database(cls, value: SecretStr) -> SecretStr:
+        # Never echoed: it may hold a password.
+        try:
+            url = make_url(value.get_secret_value())
+        except ArgumentError:
+            raise ValueError(f"not a database URL; {_DATABASE_URLS}") from None
+        if (url.get_backend_name(), url.get_driver_name()) not in _ASYNC_DRIVERS:
+            raise ValueError(_DATABASE_URLS)
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(_REDIS_SCHEMES):
+            raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
     @field_validator("webhook_path")

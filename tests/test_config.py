@@ -31,6 +31,11 @@ def test_lists_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
         ("STAFF_LANGUAGE", "de"),
         ("WEBHOOK_PORT", "0"),
         ("TELEGRAM_API_BASE", "ftp://example"),
+        ("BOT_TOKEN", "notatoken"),
+        ("DATABASE_URL", "nonsense"),
+        ("DATABASE_URL", "sqlite:////tmp/ipdesk.db"),  # not an async driver
+        ("DATABASE_URL", "postgresql://ipdesk:pw@db/ipdesk"),
+        ("REDIS_URL", "localhost:6379"),
     ],
 )
 def test_a_bad_value_names_its_variable(
@@ -42,6 +47,8 @@ def test_a_bad_value_names_its_variable(
     message = str(err.value)
     assert message.startswith(f"invalid configuration: {name}:")
     assert "\n" not in message
+    if name in ("BOT_TOKEN", "DATABASE_URL", "REDIS_URL"):
+        assert value not in message  # it may hold a secret: never echoed
 
 
 def test_the_cli_prints_one_line_not_a_traceback() -> None:
