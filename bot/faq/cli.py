@@ -62,8 +62,12 @@ def _export(args: argparse.Namespace) -> int:
     from bot.faq.export import export_markdown
 
     base = load_faq(faq_directory())
-    for path in export_markdown(base, args.out):
-        print(f"wrote {path}")
+    try:
+        for path in export_markdown(base, args.out):
+            print(f"wrote {path}")
+    except OSError as exc:  # a file where a folder should be, no permission, a full disk...
+        print(f"cannot write the export to {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return 0
 
 

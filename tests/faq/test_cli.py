@@ -86,6 +86,17 @@ def test_export_writes_review_pages(tmp_path: Path) -> None:
     assert str(tmp_path / "review" / "faq-kk.md") in result.stdout
 
 
+def test_export_to_a_place_it_cannot_write_says_so_in_one_line(tmp_path: Path) -> None:
+    factory.write(tmp_path, documents())
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    result = run(tmp_path, "export", "--format", "md", "--out", str(blocker / "review"))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"cannot write the export to {blocker / 'review'}: Not a directory"
+    ]
+
+
 def test_usage_errors_return_a_code(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", "--format", "pdf"]) == 2
     assert main([]) == 2

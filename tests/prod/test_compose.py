@@ -76,6 +76,23 @@ def test_every_variable_compose_sets_is_a_settings_field(name: str) -> None:
     assert not unknown, f"{name} sets variables Settings does not read: {sorted(unknown)}"
 
 
+def test_every_setting_the_readme_documents_reaches_the_replicas() -> None:
+    """An operator's .env reaches a replica only through compose's list: whatever README's
+    configuration table offers must be on it (but the sandbox's and development's own)."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\|[^|]*?`([A-Z_]+)`", table, re.MULTILINE))
+    documented |= {
+        name for row in re.findall(r"^\| (`[A-Z_]+`(?:, `[A-Z_]+`)+) \|", table, re.MULTILINE)
+        for name in re.findall(r"`([A-Z_]+)`", row)
+    }  # fmt: skip
+    assert {"BOT_TOKEN", "WAITING_ALERT_HOURS", "WEBHOOK_PORT", "ADMIN_IDS"} <= documented
+    local = {"TELEGRAM_API_BASE", "SANDBOX_PORT", "LOCALES_DIR"}
+    for service in BOTS.values():
+        missing = documented - local - set(service["environment"])
+        assert not missing, f"documented but never passed to the bot: {sorted(missing)}"
+
+
 def test_every_setting_production_needs_is_set_and_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     env = bot_environment(BOTS["bot-1"])
     assert PRODUCTION <= set(env), f"missing: {sorted(PRODUCTION - set(env))}"
