@@ -1,8 +1,10 @@
 """PostgreSQL restarts while people are filing complaints: updates that meet the outage are
 answered 503 and delivered again, pooled connections are replaced, and no ticket is lost.
 
-This restarts the machine's PostgreSQL (`pg_ctlcluster ... restart`); the fixture always
-brings it back, whatever the test did.
+This stops the machine's PostgreSQL (`pg_ctlcluster ... stop`), lets people write while it is
+down (so that updates are sure to meet the outage: with a plain restart they sometimes all
+fell before or after it), then starts it; the fixture always brings it back, whatever the
+test did.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ PEOPLE = 6
 STEP = 30.0  # seconds a person waits for an answer (the restart takes a few)
 CLUSTERS = Path("/etc/postgresql")
 
-Restart = Callable[[], Awaitable[None]]
+Restart = tuple[Callable[[], Awaitable[None]], Callable[[], Awaitable[None]]]  # stop, start
 
 
 def _cluster() -> list[str]:
@@ -72,19 +74,22 @@ async def restart_postgres(pg_url: str) -> AsyncIterator[Restart]:
         pytest.skip(f"PostgreSQL at {host} is not this machine's")
     cluster = _cluster()
 
-    async def restart() -> None:
-        await _pg_ctl(cluster, "restart")
+    async def stop() -> None:
+        await _pg_ctl(cluster, "stop")
+
+    async def start() -> None:
+        await _pg_ctl(cluster, "start")
         assert await _ready(host, port, 60), "PostgreSQL did not come back after the restart"
 
     try:
-        yield restart
+        yield stop, start
     finally:  # whatever happened: the server is up again for everyone else
         if not await _ready(host, port, 2):
             await _pg_ctl(cluster, "start")
             assert await _ready(host, port, 60), "PostgreSQL could not be started again"
 
 
-async def file(user: UserDriver, started: asyncio.Event) -> str:
+async def file(user: UserDriver, started: asyncio.Event, go_on: asyncio.Event) -> str:
     await user.send("/complaint")
     kinds = await user.expect_message(STEP)
     await user.press(kinds, callback_data="c:choose:kind:counterfeit")
@@ -92,6 +97,7 @@ async def file(user: UserDriver, started: asyncio.Event) -> str:
     await user.press(await user.expect_edit(STEP), callback_data="c:skip:registration:")
     await user.expect_edit(STEP)
     started.set()
+    await go_on.wait()
     for answer in ("Barakholka market", "Fake phones with our logo", "ACME", "a@acme.kz"):
         await user.send(answer)
         last = await user.expect_message(STEP)
@@ -111,13 +117,17 @@ async def test_tickets_filed_across_a_database_restart_are_all_kept(
 ) -> None:
     app = await make_webhook_app(database_url=pg_database, redis_url=private_redis.url)
     people = [app.stand.create_user(f"Person {i}", language_code="en") for i in range(PEOPLE)]
-    halfway = [asyncio.Event() for _ in people]
+    halfway, go_on = [asyncio.Event() for _ in people], asyncio.Event()
     filing = [
-        asyncio.create_task(file(person, event))
+        asyncio.create_task(file(person, event, go_on))
         for person, event in zip(people, halfway, strict=True)
     ]
     await asyncio.wait_for(asyncio.gather(*(event.wait() for event in halfway)), 60)
-    await restart_postgres()
+    stop, start = restart_postgres
+    await stop()
+    go_on.set()  # everyone writes their next answer while the database is down
+    await asyncio.sleep(2)
+    await start()
     receipts = await asyncio.wait_for(asyncio.gather(*filing), 180)
 
     async with app.resources.sessionmaker() as session:
