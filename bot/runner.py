@@ -40,6 +40,10 @@ async def run(settings: Settings) -> None:
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
     try:
+        if resources.redis is not None:
+            # Nothing else needs Redis before the first update: unreachable, say so at start
+            # (one line, `bot.failures`), as for the database.
+            await resources.redis.ping()
         if settings.health_port is not None:
             health = await start_health_server(
                 resources, settings.webhook_host, settings.health_port

@@ -93,3 +93,21 @@ async def test_migrate_against_an_unreachable_database() -> None:
     assert code == 1 and len(said) == 1
     assert said[0].startswith("migrate failed: cannot use the database (DATABASE_URL): ")
     assert "hunter2" not in said[0]
+
+
+async def test_redis_out_of_reach_at_start(stand: StandIn, tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path / 'ipdesk.db'}"
+    assert await bot("migrate", DATABASE_URL=database) == (0, [])
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens once it closes
+    code, said = await bot(
+        "run",
+        BOT_TOKEN=stand.create_bot().token,
+        TELEGRAM_API_BASE=stand.base_url,
+        DATABASE_URL=database,
+        REDIS_URL=f"redis://:hunter2@127.0.0.1:{port}/0",
+    )
+    assert code == 1 and len(said) == 1
+    assert said[0].startswith("the bot stopped: cannot use Redis (REDIS_URL): ")
+    assert "hunter2" not in said[0]
