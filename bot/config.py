@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
@@ -73,6 +74,17 @@ def _int_list(value: object) -> object:
     if isinstance(value, int):
         return [value]
     return value
+
+
+def _shaped(pattern: re.Pattern[str], message: str) -> Callable[[SecretStr | None], object]:
+    """A validator: an unset secret, or one that matches `pattern` whole (never echoed)."""
+
+    def check(value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not pattern.fullmatch(value.get_secret_value()):
+            raise ValueError(message)
+        return value
+
+    return check
 
 
 IdList = Annotated[frozenset[int], NoDecode]
@@ -147,20 +159,13 @@ class Settings(BaseSettings):
             raise ValueError("required in webhook mode")
         return value
 
-    @field_validator("webhook_secret")
-    @classmethod
-    def _telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not _SECRET_RE.fullmatch(value.get_secret_value()):
-            raise ValueError("1-256 characters: letters, digits, _ and -")
-        return value
-
-    @field_validator("bot_token")
-    @classmethod
-    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
-        # The shape aiogram checks (`123456:AA...`), here so that it fails as configuration.
-        if value is not None and not _TOKEN_RE.fullmatch(value.get_secret_value()):
-            raise ValueError("not a bot token (digits, a colon, then the secret: 123456:AA...)")
-        return value
+    _telegram_secret = field_validator("webhook_secret")(
+        _shaped(_SECRET_RE, "1-256 characters: letters, digits, _ and -")
+    )
+    # The shape aiogram checks (`123456:AA...`), here so that it fails as configuration.
+    _token_shape = field_validator("bot_token")(
+        _shaped(_TOKEN_RE, "not a bot token (digits, a colon, then the secret: 123456:AA...)")
+    )
 
     @field_validator("database_url")
     @classmethod
