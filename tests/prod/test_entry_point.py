@@ -15,6 +15,7 @@ import socket
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import IO
 
 import aiohttp
 import pytest
@@ -94,12 +95,53 @@ def caddy() -> str:
     return found
 
 
+async def start_caddy(
+    caddy: str, config: Path, home: Path
+) -> tuple[asyncio.subprocess.Process, int, IO[bytes]]:
+    """Caddy serving `config` on a free port: (process, port, its log). A port taken between
+    choosing it and Caddy binding it (other tests run meanwhile) is chosen again."""
+    for attempt in range(5):
+        front = free_port("0.0.0.0")  # Caddy listens on every address
+        log = home / f"caddy-{attempt}.log"
+        said = log.open("wb")  # a file: a pipe nobody reads would stall Caddy
+        process = await asyncio.create_subprocess_exec(
+            *(caddy, "run", "--config", str(config), "--adapter", "caddyfile"),
+            env={
+                "PATH": os.environ.get("PATH", ""),
+                "HOME": str(home),
+                "XDG_DATA_HOME": str(home / "data"),
+                "XDG_CONFIG_HOME": str(home / "config"),
+                "WEBHOOK_DOMAIN": f"http://127.0.0.1:{front}",  # plain HTTP: no certificate
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=said,
+        )
+        for _ in range(100):  # serving once it says so (not whoever else answers the port)
+            if process.returncode is not None or "serving initial configuration" in log.read_text():
+                break
+            await asyncio.sleep(0.1)
+        if process.returncode is None:
+            return process, front, said
+        said.close()
+        if "address already in use" not in log.read_text():
+            raise RuntimeError(f"caddy exited: {log.read_text()[-2000:]}")
+    raise RuntimeError("no free port for Caddy in five tries")
+
+
 @pytest.fixture
 async def entry(caddy: str, tmp_path: Path) -> AsyncIterator[tuple[str, list[Replica]]]:
-    webhook_port, health_port = free_port(*REPLICAS), free_port(*REPLICAS)
     replicas = [Replica(host) for host in REPLICAS]
-    for replica in replicas:
-        await replica.start(webhook_port, health_port)
+    for _ in range(5):  # ports taken between choosing and binding them are chosen again
+        webhook_port, health_port = free_port(*REPLICAS), free_port(*REPLICAS)
+        try:
+            for replica in replicas:
+                await replica.start(webhook_port, health_port)
+            break
+        except OSError:
+            for replica in replicas:
+                await replica.stop()
+    else:
+        raise RuntimeError("no free ports for the replicas in five tries")
     names = "bot-1:8081 bot-2:8081"
     changes = {  # the replicas' names and ports; health checks every 0.3 s, not 5 s
         names: " ".join(f"{host}:{webhook_port}" for host in REPLICAS),
@@ -117,31 +159,13 @@ async def entry(caddy: str, tmp_path: Path) -> AsyncIterator[tuple[str, list[Rep
         config = config.replace("request_buffers 4MB", "buffer_requests")
     path = tmp_path / "Caddyfile"
     path.write_text("{\n\tadmin off\n}\n" + config)  # no admin API: nothing else to bind
-    front = free_port("127.0.0.1")
-    log = tmp_path / "caddy.log"
-    said = log.open("wb")  # a file: a pipe nobody reads would stall Caddy
-    process = await asyncio.create_subprocess_exec(
-        *(caddy, "run", "--config", str(path), "--adapter", "caddyfile"),
-        env={
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": str(tmp_path),
-            "XDG_DATA_HOME": str(tmp_path / "data"),
-            "XDG_CONFIG_HOME": str(tmp_path / "config"),
-            "WEBHOOK_DOMAIN": f"http://127.0.0.1:{front}",  # plain HTTP: no certificate here
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=said,
-    )
     try:
-        for _ in range(100):
-            if process.returncode is not None:
-                raise RuntimeError(f"caddy exited: {log.read_text()[-2000:]}")
-            try:
-                _reader, writer = await asyncio.open_connection("127.0.0.1", front)
-                writer.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.1)
+        process, front, said = await start_caddy(caddy, path, tmp_path)
+    except BaseException:
+        for replica in replicas:
+            await replica.stop()
+        raise
+    try:
         yield f"http://127.0.0.1:{front}", replicas
     finally:
         if process.returncode is None:
